@@ -1,0 +1,75 @@
+"""What the services need from storage, declared beside the domain; adapters implement them."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+from domain.funko import Funko
+
+SORTABLE = ("id", "name", "price", "stock", "category", "createdAt", "updatedAt")
+
+
+class VersionConflict(Exception):
+    """The Funko moved on since it was loaded: the expected version is stale."""
+
+
+class FunkoRepository(Protocol):
+    """Funko aggregates, loaded from and saved to the event log."""
+
+    async def get(self, funko_id: UUID) -> Funko:
+        """The Funko rebuilt from its events (deleted ones too); FunkoNotFound if none."""
+        ...
+
+    async def save(self, funko: Funko, actor: str) -> None:
+        """Append the pending events atomically, or raise VersionConflict and write nothing."""
+        ...
+
+
+@dataclass(frozen=True)
+class FunkoDocument:
+    """A Funko from the read model: its version and its contract JSON, ready to send."""
+
+    version: int
+    json: str
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """Filters, sort and page of a catalog search; validated by the web layer's model."""
+
+    name: str | None = None
+    category: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    min_stock: int | None = None
+    page: int = 0
+    size: int = 10
+    sort_by: str = "name"
+    direction: str = "asc"
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    """One page of Funkos (as JSON texts) and the count of all that match."""
+
+    content: Sequence[str]
+    total: int
+    query: CatalogQuery = field(default_factory=CatalogQuery)
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    count: int
+
+
+class Catalog(Protocol):
+    """The read side: the catalog as the projection keeps it."""
+
+    async def find(self, funko_id: UUID) -> FunkoDocument | None: ...
+
+    async def search(self, query: CatalogQuery) -> CatalogPage: ...
+
+    async def categories(self) -> list[Category]: ...

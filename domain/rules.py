@@ -1,0 +1,112 @@
+"""Field rules of a Funko, as the public contract states them.
+
+Each rule takes a raw value and returns it normalised (trimmed, upper-cased,
+quantised) or raises ``ValueError`` with a message meant for the client.
+"""
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+NAME_MAX = 100
+CATEGORY_MAX = 50
+IMAGE_MAX = 500
+PRICE_MAX = Decimal("1000000")
+STOCK_MAX = 1_000_000
+CENTS = Decimal("0.01")
+FIELDS = ("name", "price", "stock", "image", "category")
+
+
+class InvalidFunko(ValueError):
+    """Raised when fields break the rules; ``errors`` maps each field to its message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+def _text(value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    text = value.strip()
+    if not 1 <= len(text) <= limit:
+        raise ValueError(f"must be 1 to {limit} characters after trimming")
+    return text
+
+
+def name_rule(value: Any) -> str:
+    return _text(value, NAME_MAX)
+
+
+def category_rule(value: Any) -> str:
+    return _text(value, CATEGORY_MAX).upper()
+
+
+def price_rule(value: Any) -> Decimal:
+    # bool is an int in Python, floats drift: only exact numbers are prices.
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("must be a number")
+    price = Decimal(value)
+    if not price.is_finite():
+        raise ValueError("must be a finite number")
+    if price < 0:
+        raise ValueError("must be ≥ 0")
+    if price > PRICE_MAX:
+        raise ValueError("must be ≤ 1000000")
+    if price != price.quantize(CENTS):
+        raise ValueError("must have at most 2 decimals")
+    return price.quantize(CENTS)
+
+
+def stock_rule(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    if not 0 <= value <= STOCK_MAX:
+        raise ValueError("must be between 0 and 1000000")
+    return value
+
+
+def image_rule(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a string or null")
+    if len(value) > IMAGE_MAX:
+        raise ValueError(f"must be at most {IMAGE_MAX} characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+RULES: dict[str, Callable[[Any], Any]] = {
+    "name": name_rule,
+    "price": price_rule,
+    "stock": stock_rule,
+    "image": image_rule,
+    "category": category_rule,
+}
+
+
+def check_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
+    """Normalise ``fields`` by the rules; with ``required`` every field but image must be there."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, value in fields.items():
+        rule = RULES.get(key)
+        if rule is None:
+            errors[key] = "is not a Funko field"
+            continue
+        try:
+            clean[key] = rule(value)
+        except ValueError as error:
+            errors[key] = str(error)
+    if required:
+        for key in FIELDS:
+            if key not in fields and key != "image":
+                errors[key] = "is required"
+        clean.setdefault("image", None)
+    if errors:
+        raise InvalidFunko(errors)
+    return clean

@@ -1,0 +1,1 @@
+"""Adapters behind the domain's ports: PostgreSQL (asyncpg), settings, serialisation."""

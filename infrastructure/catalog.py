@@ -1,0 +1,80 @@
+"""Queries on the catalog read model (the Catalog port)."""
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from domain.ports import CatalogPage, CatalogQuery, Category, FunkoDocument
+
+# Whitelisted, so a sort key never reaches SQL as text from the client.
+ORDER = {
+    "id": "id",
+    "name": 'lower(name) COLLATE "C"',
+    "price": "price",
+    "stock": "stock",
+    "category": 'category COLLATE "C"',
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(query: CatalogQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.format(f"${len(args)}"))
+
+    if query.name is not None:
+        add("lower(name) LIKE {}", _like(query.name))
+    if query.category is not None:
+        add("category = {}", query.category.strip().upper())
+    if query.min_price is not None:
+        add("price >= {}", query.min_price)
+    if query.max_price is not None:
+        add("price <= {}", query.max_price)
+    if query.min_stock is not None:
+        add("stock >= {}", query.min_stock)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+class CatalogReadModel:
+    """The catalog as the projection keeps it: documents served as stored."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def find(self, funko_id: UUID) -> FunkoDocument | None:
+        row = await self._pool.fetchrow(
+            "SELECT version, doc::text FROM catalog_funkos WHERE id = $1", funko_id
+        )
+        return None if row is None else FunkoDocument(row[0], row[1])
+
+    async def search(self, query: CatalogQuery) -> CatalogPage:
+        where, args = _where(query)
+        direction = "DESC" if query.direction == "desc" else "ASC"
+        order = f"{ORDER[query.sort_by]} {direction}, id {direction}"
+        n = len(args)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            total = await conn.fetchval(f"SELECT count(*) FROM catalog_funkos{where}", *args)
+            rows = await conn.fetch(
+                f"SELECT doc::text FROM catalog_funkos{where} ORDER BY {order}"
+                f" LIMIT ${n + 1} OFFSET ${n + 2}",
+                *args,
+                query.size,
+                query.page * query.size,
+            )
+        return CatalogPage([r[0] for r in rows], int(total), query)
+
+    async def categories(self) -> list[Category]:
+        rows = await self._pool.fetch(
+            'SELECT name, count FROM catalog_categories ORDER BY name COLLATE "C"'
+        )
+        return [Category(r["name"], r["count"]) for r in rows]

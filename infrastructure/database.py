@@ -1,0 +1,77 @@
+"""The database: where it is (given, or embedded under .data/), its pool, its migrations."""
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from infrastructure.settings import DATA_DIR, ROOT
+
+MIGRATIONS = ROOT / "migrations"
+# Any fixed number: the advisory lock that lets one process at a time migrate.
+MIGRATION_LOCK = 0x46554E4B4F
+log = logging.getLogger(__name__)
+
+
+def embedded_url(data_dir: Path = DATA_DIR / "pg") -> str:
+    """Start (or join) the embedded PostgreSQL under .data/ and return its URL."""
+    import pgserver  # only needed when no DATABASE_URL is given
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+async def create_pool(url: str, **options: Any) -> asyncpg.Pool:
+    """A pool with the settings every connection of the service uses."""
+    options.setdefault("min_size", 2)
+    options.setdefault("max_size", 10)
+    options.setdefault("command_timeout", 30)
+    pool = await asyncpg.create_pool(url, **options)
+    assert pool is not None
+    return pool
+
+
+async def migrate(url: str, directory: Path = MIGRATIONS) -> list[str]:
+    """Apply each SQL file of ``directory`` not yet applied, in name order; return their names.
+
+    A session advisory lock makes concurrent starters wait for the first one's work.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        applied = []
+        for path in sorted(directory.glob("*.sql")):
+            if path.name in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text())
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.name)
+            log.info("applied migration %s", path.name)
+            applied.append(path.name)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        await conn.close()
+
+
+async def wait_until_ready(url: str, timeout: float = 30.0) -> None:
+    """Retry connecting until the server answers (a fresh cluster takes a moment)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            conn = await asyncpg.connect(url, timeout=5)
+        except (OSError, asyncpg.PostgresError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+        else:
+            await conn.close()
+            return

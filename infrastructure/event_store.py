@@ -1,0 +1,220 @@
+"""The PostgreSQL event log: atomic appends with group commit, reads by position.
+
+Ordering guarantee: every append transaction first locks the single ``log_head`` row
+(``SELECT … FOR UPDATE``) and holds it until commit. Positions are handed out as
+``head + 1, head + 2, …`` under that lock, and PostgreSQL releases row locks only after
+the commit is visible, so the next appender starts from a committed head. Hence positions
+grow in commit order: a reader that has seen every position ≤ N and asks for
+``position > N`` can never miss an event that commits later. Optimistic concurrency is
+checked under the same lock; ``UNIQUE (funko_id, version)`` backs it up.
+
+Group commit: concurrent ``append`` calls queue their commands; one committer task per
+process drains the queue into one transaction, checks each command's expected version on
+its own (so each keeps its own success or conflict), inserts the accepted events with one
+statement, lets the projection follow in the same transaction, and commits once.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+
+from domain.ports import VersionConflict
+
+MAX_BATCH = 512
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """The database could not take the append (down, restarting, or the store is closed)."""
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append: identity, the eventsourcing record, the contract's envelope parts."""
+
+    funko_id: UUID
+    version: int
+    type: str
+    topic: str
+    state: str
+    data: str
+    changes: str
+    category: str
+    actor: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event with its position: what projections consume."""
+
+    position: int
+    funko_id: UUID
+    type: str
+    data: str
+    category: str
+
+
+class Follower(Protocol):
+    """A projection that moves in the append transaction (see projection.py)."""
+
+    async def follow(
+        self, conn: asyncpg.Connection, head_before: int, new: Sequence[LoggedEvent]
+    ) -> None: ...
+
+
+@dataclass
+class _Command:
+    expected: int
+    events: Sequence[NewEvent]
+    future: "asyncio.Future[list[int]]"
+    positions: list[int] = field(default_factory=list)
+
+
+INSERT = """
+INSERT INTO events (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
+SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
+                     $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
+"""
+VERSIONS = """
+SELECT DISTINCT ON (funko_id) funko_id, version FROM events
+WHERE funko_id = ANY($1::uuid[]) ORDER BY funko_id, version DESC
+"""
+
+
+class EventStore:
+    """Appends (group-committed) and reads of the event log. Use as ``async with``."""
+
+    def __init__(self, pool: asyncpg.Pool, follower: Follower, max_batch: int = MAX_BATCH) -> None:
+        self._pool = pool
+        self._follower = follower
+        self._max_batch = max_batch
+        self._queue: list[_Command] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "EventStore":
+        self._task = asyncio.create_task(self._commit_forever(), name="event-store-committer")
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Drain: commands already queued are committed before the store closes.
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append one command's events of one Funko atomically; return their positions.
+
+        Raises VersionConflict (nothing written) when the Funko is no longer at
+        ``events[0].version - 1``.
+        """
+        if self._closing or self._task is None:
+            raise StoreUnavailable("the event store is closed")
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Command(events[0].version - 1, events, future))
+        self._wake.set()
+        return await future
+
+    async def _commit_forever(self) -> None:
+        while self._queue or not self._closing:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                await self._commit(batch)
+            except (asyncpg.UniqueViolationError, asyncpg.SerializationError):
+                # A writer outside this lock discipline raced us: nothing was written.
+                self._settle(batch, lambda: VersionConflict())
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("append batch of %d failed: %s", len(batch), error)
+                self._settle(batch, lambda: StoreUnavailable(str(error)))
+            except Exception as error:  # a bug: every waiter gets it, the committer lives on
+                log.exception("append batch of %d failed", len(batch))
+                self._settle(batch, lambda: error)
+
+    @staticmethod
+    def _settle(batch: Sequence[_Command], make_error: Callable[[], Exception]) -> None:
+        for command in batch:
+            if not command.future.done():
+                command.future.set_exception(make_error())
+
+    async def _commit(self, batch: Sequence[_Command]) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            head_before = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
+            ids = list({c.events[0].funko_id for c in batch})
+            versions: dict[UUID, int] = dict(await conn.fetch(VERSIONS, ids))  # type: ignore[arg-type]
+            head = head_before
+            accepted: list[tuple[int, NewEvent]] = []
+            for command in batch:
+                funko_id = command.events[0].funko_id
+                if versions.get(funko_id, 0) != command.expected:
+                    continue
+                versions[funko_id] = command.expected + len(command.events)
+                for new in command.events:
+                    head += 1
+                    command.positions.append(head)
+                    accepted.append((head, new))
+            if accepted:
+                await conn.execute(INSERT, *_columns(accepted))
+                logged = [
+                    LoggedEvent(p, e.funko_id, e.type, e.data, e.category) for p, e in accepted
+                ]
+                await self._follower.follow(conn, head_before, logged)
+                await conn.execute("UPDATE log_head SET position = $1", head)
+        # Settle only after commit, so a loser that retries loads the winner's events.
+        for command in batch:
+            if command.future.done():
+                continue
+            if command.positions:
+                command.future.set_result(command.positions)
+            else:
+                command.future.set_exception(VersionConflict())
+
+    async def load(self, funko_id: UUID) -> list[asyncpg.Record]:
+        """The stored events of one Funko in version order: version, topic, state (JSON text)."""
+        return await self._pool.fetch(
+            "SELECT version, topic, state::text AS state FROM events"
+            " WHERE funko_id = $1 ORDER BY version",
+            funko_id,
+        )
+
+    async def head(self) -> int:
+        """The newest committed position (0 for an empty log)."""
+        return int(await self._pool.fetchval("SELECT position FROM log_head"))
+
+    async def positions_after(self, after: int, limit: int) -> list[int]:
+        """Committed positions greater than ``after``, oldest first."""
+        rows = await self._pool.fetch(
+            "SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2", after, limit
+        )
+        return [r["position"] for r in rows]
+
+
+def _columns(accepted: Sequence[tuple[int, NewEvent]]) -> tuple[list[object], ...]:
+    return (
+        [p for p, _ in accepted],
+        [e.funko_id for _, e in accepted],
+        [e.version for _, e in accepted],
+        [e.type for _, e in accepted],
+        [e.topic for _, e in accepted],
+        [e.state for _, e in accepted],
+        [e.data for _, e in accepted],
+        [e.changes for _, e in accepted],
+        [e.actor for _, e in accepted],
+        [e.created_at for _, e in accepted],
+    )

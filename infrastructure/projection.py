@@ -1,0 +1,118 @@
+"""The catalog projection: the read model (Funkos, categories) kept from the log.
+
+It moves inside the append transaction (see event_store.py), so the read model, its
+tracked position and the events commit together: exactly once, and a write is visible
+to the very next read on any process. ``catch_up`` and ``rebuild`` fold the log into it
+from its tracked position, or from zero.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+import asyncpg
+
+from infrastructure.event_store import LoggedEvent
+
+NAME = "catalog"
+PAGE = 2000
+UPSERT = """
+INSERT INTO catalog_funkos (id, name, price, stock, image, category, version, created_at, updated_at, doc)
+SELECT (d->>'id')::uuid, d->>'name', (d->>'price')::numeric, (d->>'stock')::int, d->>'image',
+       d->>'category', (d->>'version')::int, (d->>'createdAt')::timestamptz,
+       (d->>'updatedAt')::timestamptz, d
+FROM unnest($1::json[]) AS d
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, price = excluded.price, stock = excluded.stock, image = excluded.image,
+    category = excluded.category, version = excluded.version, created_at = excluded.created_at,
+    updated_at = excluded.updated_at, doc = excluded.doc
+"""
+COUNT = """
+INSERT INTO catalog_categories (name, count) SELECT * FROM unnest($1::text[], $2::int[])
+ON CONFLICT (name) DO UPDATE SET count = catalog_categories.count + excluded.count
+"""
+LOGGED = """
+SELECT position, funko_id, type, data::text AS data, data->>'category' AS category
+FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3
+"""
+Progress = Callable[[int, int], None]
+
+
+class CatalogProjection:
+    """Folds Funko events into ``catalog_funkos`` and ``catalog_categories``."""
+
+    async def follow(
+        self, conn: asyncpg.Connection, head_before: int, new: Sequence[LoggedEvent]
+    ) -> None:
+        """Apply ``new`` in the caller's transaction, which holds the log head's lock."""
+        position = await conn.fetchval(
+            "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
+        )
+        if position < head_before:  # behind (e.g. a fresh projection): fold the gap first
+            await self._fold(conn, position, head_before)
+        await self._apply(conn, new)
+        await self._track(conn, new[-1].position)
+
+    async def catch_up(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
+        """Fold whatever the read model has not seen yet; return the position reached."""
+        async with pool.acquire() as conn, conn.transaction():
+            head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
+            position = await conn.fetchval(
+                "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
+            )
+            await self._fold(conn, position, head, progress)
+            await self._track(conn, head)
+            return int(head)
+
+    async def rebuild(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
+        """Empty the read model and fold the whole log again, writers held off meanwhile."""
+        async with pool.acquire() as conn, conn.transaction():
+            head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
+            await conn.execute("TRUNCATE catalog_funkos, catalog_categories")
+            await self._fold(conn, 0, head, progress)
+            await self._track(conn, head)
+            return int(head)
+
+    async def _fold(
+        self, conn: asyncpg.Connection, after: int, upto: int, progress: Progress | None = None
+    ) -> None:
+        while after < upto:
+            rows = await conn.fetch(LOGGED, after, upto, PAGE)
+            if not rows:
+                break
+            await self._apply(conn, [LoggedEvent(*row) for row in rows])
+            after = rows[-1]["position"]
+            if progress is not None:
+                progress(after, upto)
+
+    async def _apply(self, conn: asyncpg.Connection, events: Sequence[LoggedEvent]) -> None:
+        latest: dict[UUID, LoggedEvent] = {e.funko_id: e for e in events}
+        before = dict(
+            await conn.fetch(  # type: ignore[arg-type]
+                "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", list(latest)
+            )
+        )
+        counts: Counter[str] = Counter()
+        for funko_id, event in latest.items():
+            if funko_id in before:
+                counts[before[funko_id]] -= 1
+            if event.type != "DELETE":
+                counts[event.category] += 1
+        live = [e.data for e in latest.values() if e.type != "DELETE"]
+        gone = [e.funko_id for e in latest.values() if e.type == "DELETE"]
+        if live:
+            await conn.execute(UPSERT, live)
+        if gone:
+            await conn.execute("DELETE FROM catalog_funkos WHERE id = ANY($1::uuid[])", gone)
+        changed = {name: n for name, n in counts.items() if n}
+        if changed:
+            await conn.execute(COUNT, list(changed), list(changed.values()))
+            await conn.execute(
+                "DELETE FROM catalog_categories WHERE name = ANY($1::text[]) AND count <= 0",
+                list(changed),
+            )
+
+    async def _track(self, conn: asyncpg.Connection, position: int) -> None:
+        await conn.execute(
+            "UPDATE projection_positions SET position = $2 WHERE name = $1", NAME, position
+        )

@@ -1,0 +1,70 @@
+"""Typed settings, read once from the environment and passed down."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".data"
+N = TypeVar("N", int, float)
+
+
+class BadSetting(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the contract's defaults."""
+
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    jwt_secret: str = ""
+    ws_heartbeat: float = 30.0
+    allowed_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            host=env.get("HOST", cls.host),
+            port=_number(env, "PORT", cls.port, int),
+            jwt_secret=env.get("FUNKO_JWT_SECRET") or kept_secret(),
+            ws_heartbeat=_number(env, "WS_HEARTBEAT", cls.ws_heartbeat, float),
+            allowed_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
+            ),
+        )
+
+
+def _number(env: dict[str, str], key: str, default: N, kind: type[N]) -> N:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise BadSetting(f"{key} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise BadSetting(f"{key} must be positive, not {raw!r}")
+    return value
+
+
+def kept_secret(path: Path = DATA_DIR / "jwt-secret") -> str:
+    """A random signing secret made once and kept under .data/, so server and CLI agree."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_suffix(f".{os.getpid()}")
+        candidate.write_text(secrets.token_urlsafe(48))
+        candidate.chmod(0o600)
+        # link() fails if another process won the race; then theirs is the secret.
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        candidate.unlink()
+    return path.read_text().strip()
