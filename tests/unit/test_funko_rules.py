@@ -1,0 +1,192 @@
+"""The field rules of a Funko and the life of the Funko aggregate."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.funko import Funko, FunkoDeleted, NothingToChange, changes_of
+from domain.rules import InvalidFunko, check_fields
+
+
+def fields(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "Darth Vader",
+        "price": Decimal("19.99"),
+        "stock": 5,
+        "image": "https://example.com/vader.png",
+        "category": "star wars",
+    }
+    return {**base, **overrides}
+
+
+def error_of(field: str, value: Any) -> str:
+    with pytest.raises(InvalidFunko) as caught:
+        check_fields({field: value}, required=False)
+    assert list(caught.value.errors) == [field]
+    return caught.value.errors[field]
+
+
+def test_a_name_is_trimmed() -> None:
+    assert check_fields({"name": "  Yoda \n"}, required=False) == {"name": "Yoda"}
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, 42, None])
+def test_a_name_must_be_1_to_100_characters_of_text(name: Any) -> None:
+    error_of("name", name)
+
+
+def test_a_name_of_100_characters_after_trimming_is_accepted() -> None:
+    assert check_fields({"name": f" {'x' * 100} "}, required=False)["name"] == "x" * 100
+
+
+@pytest.mark.parametrize(
+    ("price", "normalised"),
+    [(0, Decimal("0.00")), (12, Decimal("12.00")), (Decimal("0.1"), Decimal("0.10")),
+     (Decimal("1000000"), Decimal("1000000.00")), (Decimal("99.99"), Decimal("99.99"))],
+)
+def test_a_price_is_an_exact_number_with_two_decimals(price: Any, normalised: Decimal) -> None:
+    clean = check_fields({"price": price}, required=False)["price"]
+    assert clean == normalised
+    assert isinstance(clean, Decimal)
+    assert str(clean) == str(normalised)
+
+
+@pytest.mark.parametrize(
+    "price",
+    [Decimal("-0.01"), -1, Decimal("1000000.01"), 1_000_001, Decimal("1.999"), 19.99, True,
+     "19.99", Decimal("NaN"), Decimal("Infinity"), None],
+)
+def test_a_price_out_of_range_inexact_or_not_a_number_is_refused(price: Any) -> None:
+    error_of("price", price)
+
+
+@pytest.mark.parametrize("stock", [0, 1, 1_000_000])
+def test_a_stock_between_0_and_a_million_is_accepted(stock: int) -> None:
+    assert check_fields({"stock": stock}, required=False) == {"stock": stock}
+
+
+@pytest.mark.parametrize("stock", [-1, 1_000_001, True, False, 1.0, "3", None])
+def test_a_stock_must_be_an_integer_between_0_and_a_million(stock: Any) -> None:
+    error_of("stock", stock)
+
+
+@pytest.mark.parametrize(
+    "image", [None, "http://example.com/a.png", "https://example.com/" + "a" * 480]
+)
+def test_an_image_is_none_or_an_absolute_http_url(image: str | None) -> None:
+    assert check_fields({"image": image}, required=False) == {"image": image}
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["ftp://example.com/a.png", "/a.png", "example.com/a.png", "http://", "javascript:alert(1)",
+     "https://example.com/" + "a" * 481, 7],
+)
+def test_an_image_that_is_not_an_absolute_http_url_of_500_characters_is_refused(
+    image: Any,
+) -> None:
+    error_of("image", image)
+
+
+def test_a_category_is_trimmed_and_upper_cased() -> None:
+    assert check_fields({"category": "  Marvel x "}, required=False) == {"category": "MARVEL X"}
+
+
+@pytest.mark.parametrize("category", ["", "  ", "c" * 51, 3])
+def test_a_category_must_be_1_to_50_characters_of_text(category: Any) -> None:
+    error_of("category", category)
+
+
+def test_an_unknown_field_is_refused() -> None:
+    assert error_of("colour", "red") == "is not a Funko field"
+
+
+def test_a_new_funko_needs_every_field_but_the_image() -> None:
+    with pytest.raises(InvalidFunko) as caught:
+        check_fields({"image": None}, required=True)
+    assert set(caught.value.errors) == {"name", "price", "stock", "category"}
+    without_image = {k: v for k, v in fields().items() if k != "image"}
+    assert check_fields(without_image, required=True)["image"] is None
+
+
+def test_invalid_funko_names_each_bad_field_and_only_those() -> None:
+    with pytest.raises(InvalidFunko) as caught:
+        Funko.register(fields(name=" ", price=1.5, stock=-1, extra=1))
+    assert set(caught.value.errors) == {"name", "price", "stock", "extra"}
+    assert "price" in str(caught.value)
+
+
+def test_registering_records_created_at_version_1_with_every_field() -> None:
+    funko = Funko.register(fields(name="  Vader ", category=" sw "))
+    (created,) = funko.collect_events()
+    assert isinstance(created, Funko.Created)
+    assert (funko.version, created.originator_version) == (1, 1)
+    assert changes_of(created) == {
+        "name": "Vader", "price": Decimal("19.99"), "stock": 5,
+        "image": "https://example.com/vader.png", "category": "SW",
+    }
+
+
+def test_replacing_records_updated_with_every_field_and_no_image_means_none() -> None:
+    funko = Funko.register(fields())
+    funko.replace({"name": "Luke", "price": 3, "stock": 0, "category": "jedi"})
+    created, updated = funko.collect_events()
+    assert isinstance(updated, Funko.Updated)
+    assert updated.originator_version == funko.version == 2
+    assert changes_of(updated) == {
+        "name": "Luke", "price": Decimal("3.00"), "stock": 0, "category": "JEDI", "image": None,
+    }
+    assert funko.image is None
+
+
+def test_a_replacement_missing_fields_is_refused_and_changes_nothing() -> None:
+    funko = Funko.register(fields())
+    with pytest.raises(InvalidFunko) as caught:
+        funko.replace({"name": "Luke"})
+    assert set(caught.value.errors) == {"price", "stock", "category"}
+    assert (funko.version, funko.name) == (1, "Darth Vader")
+
+
+def test_amending_records_only_the_fields_it_names() -> None:
+    funko = Funko.register(fields())
+    funko.amend({"stock": 9, "category": "sith"})
+    _, updated = funko.collect_events()
+    assert changes_of(updated) == {"stock": 9, "category": "SITH"}
+    assert (funko.version, funko.stock, funko.category, funko.name) == (2, 9, "SITH", "Darth Vader")
+
+
+def test_amending_nothing_is_refused() -> None:
+    funko = Funko.register(fields())
+    with pytest.raises(NothingToChange):
+        funko.amend({})
+    assert funko.version == 1
+
+
+def test_deleting_records_deleted_with_no_changes() -> None:
+    funko = Funko.register(fields())
+    funko.delete()
+    _, deleted = funko.collect_events()
+    assert isinstance(deleted, Funko.Deleted)
+    assert (deleted.originator_version, funko.deleted, changes_of(deleted)) == (2, True, {})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda f: f.replace(fields()), lambda f: f.amend({"stock": 1}), lambda f: f.amend({}),
+     Funko.delete],
+)
+def test_a_deleted_funko_refuses_changes(change: Any) -> None:
+    funko = Funko.register(fields())
+    funko.delete()
+    with pytest.raises(FunkoDeleted):
+        change(funko)
+    assert funko.version == 2
+
+
+def test_a_price_stays_an_exact_decimal() -> None:
+    funko = Funko.register(fields(price=Decimal("0.1")))
+    funko.amend({"price": Decimal("0.2")})
+    assert funko.price + Decimal("0.1") == Decimal("0.3")
+    assert funko.as_dict()["price"] == Decimal("0.20")
+    assert isinstance(funko.as_dict()["price"], Decimal)

@@ -1,0 +1,1 @@
+"""aiohttp: HTTP in, JSON out."""

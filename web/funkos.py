@@ -1,0 +1,131 @@
+"""REST handlers for Funkos and categories: parse -> one service call -> serialise."""
+
+from uuid import UUID
+
+from aiohttp import web
+
+from domain.funko import Funko
+from domain.services import FunkoService
+from infrastructure.json_codec import dumps
+from web.auth import Principal, require
+from web.keys import SERVICE, TOKENS
+from web.problems import Problem
+from web.schemas import FunkoBody, FunkoPatch, parse_fields, parse_json, parse_search
+
+BODY_LIMIT = 64 * 1024
+JSON = "application/json"
+
+
+def _service(request: web.Request) -> FunkoService:
+    return request.app[SERVICE]
+
+
+def _admin(request: web.Request) -> Principal:
+    return require(request, request.app[TOKENS], "admin")
+
+
+def _funko_id(request: web.Request) -> UUID:
+    try:
+        return UUID(request.match_info["id"])
+    except ValueError:
+        raise Problem(400, "Invalid id", "The Funko id must be a UUID.") from None
+
+
+def _if_match(request: web.Request) -> int | None:
+    """The version If-Match names; None when absent or '*'. A tag no version has gets 412."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise Problem(412, "Precondition failed", f"If-Match {raw!r} names no version.")
+    return int(tag)
+
+
+async def _body(request: web.Request) -> object:
+    # Refuse by the declared length before reading; aiohttp's client_max_size caps the rest.
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        raise web.HTTPRequestEntityTooLarge(max_size=BODY_LIMIT, actual_size=request.content_length)
+    return parse_json(await request.read())
+
+
+def _funko_response(funko: Funko, status: int = 200) -> web.Response:
+    response = web.Response(status=status, text=dumps(funko.as_dict()), content_type=JSON)
+    response.headers["ETag"] = f'"{funko.version}"'
+    return response
+
+
+async def create_funko(request: web.Request) -> web.Response:
+    principal = _admin(request)
+    fields = parse_fields(await _body(request), FunkoBody)
+    funko = await _service(request).create(fields, principal.sub)
+    response = _funko_response(funko, status=201)
+    response.headers["Location"] = f"/api/v1/funkos/{funko.id}"
+    return response
+
+
+async def replace_funko(request: web.Request) -> web.Response:
+    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    fields = parse_fields(await _body(request), FunkoBody)
+    funko = await _service(request).replace(funko_id, fields, principal.sub, expected)
+    return _funko_response(funko)
+
+
+async def amend_funko(request: web.Request) -> web.Response:
+    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    fields = parse_fields(await _body(request), FunkoPatch)
+    funko = await _service(request).amend(funko_id, fields, principal.sub, expected)
+    return _funko_response(funko)
+
+
+async def delete_funko(request: web.Request) -> web.Response:
+    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    await _service(request).delete(funko_id, principal.sub, expected)
+    return web.Response(status=204)
+
+
+async def get_funko(request: web.Request) -> web.Response:
+    document = await _service(request).get(_funko_id(request))
+    etag = f'"{document.version}"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    return web.Response(text=document.json, content_type=JSON, headers={"ETag": etag})
+
+
+async def search_funkos(request: web.Request) -> web.Response:
+    params: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key in params:
+            raise Problem(400, "Invalid request", f"The query names {key!r} twice.", {key: "repeated"})
+        params[key] = value
+    page = await _service(request).search(parse_search(params))
+    size, total = page.query.size, page.total
+    pages = -(-total // size)
+    meta = {
+        "pageNumber": page.query.page,
+        "pageSize": size,
+        "totalElements": total,
+        "totalPages": pages,
+        "first": page.query.page == 0,
+        "last": page.query.page >= pages - 1,
+    }
+    # The documents are stored as JSON: splice them in rather than decode and re-encode.
+    text = '{"content":[' + ",".join(page.content) + "]," + dumps(meta)[1:]
+    return web.Response(text=text, content_type=JSON)
+
+
+async def list_categories(request: web.Request) -> web.Response:
+    categories = await _service(request).categories()
+    return web.Response(
+        text=dumps([{"name": c.name, "count": c.count} for c in categories]), content_type=JSON
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/funkos", create_funko)
+    app.router.add_get("/api/v1/funkos", search_funkos)
+    app.router.add_get("/api/v1/funkos/{id}", get_funko)
+    app.router.add_put("/api/v1/funkos/{id}", replace_funko)
+    app.router.add_patch("/api/v1/funkos/{id}", amend_funko)
+    app.router.add_delete("/api/v1/funkos/{id}", delete_funko)
+    app.router.add_get("/api/v1/categories", list_categories)

@@ -1,0 +1,28 @@
+"""Liveness and readiness."""
+
+import asyncio
+
+import asyncpg
+from aiohttp import web
+
+from web.keys import POOL
+from web.problems import Problem
+
+READY_TIMEOUT = 2.0
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "UP"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(request.app[POOL].fetchval("SELECT 1"), READY_TIMEOUT)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        raise Problem(503, "Not ready", "The database is not answering.") from None
+    return web.json_response({"status": "READY"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)

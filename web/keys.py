@@ -1,0 +1,15 @@
+"""Typed keys for what the app holds; one module so every handler finds them."""
+
+import asyncpg
+from aiohttp import web
+
+from domain.services import FunkoService
+from infrastructure.event_store import EventStore
+from infrastructure.settings import Settings
+from web.auth import TokenVerifier
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+STORE = web.AppKey("store", EventStore)
+SERVICE = web.AppKey("service", FunkoService)
+TOKENS = web.AppKey("tokens", TokenVerifier)

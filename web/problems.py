@@ -1,0 +1,102 @@
+"""Errors as application/problem+json (RFC 9457), mapped from exceptions in one place."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from domain.funko import FunkoNotFound, NothingToChange
+from domain.rules import InvalidFunko
+from domain.services import PreconditionFailed, TooMuchContention
+from infrastructure.event_store import StoreUnavailable
+from infrastructure.json_codec import dumps
+
+log = logging.getLogger(__name__)
+HTTP_DETAILS = {
+    404: "No such resource.",
+    405: "The resource does not take this method.",
+    413: "The request body is over 64 KiB.",
+}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Problem(Exception):
+    """An error the client caused or can act on, with its HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        errors: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+
+
+def invalid(errors: Mapping[str, str], detail: str = "The request breaks the field rules.") -> Problem:
+    return Problem(400, "Invalid request", detail, errors)
+
+
+def problem_response(problem: Problem) -> web.Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail or problem.title,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    return web.Response(
+        status=problem.status,
+        text=dumps(body),
+        content_type="application/problem+json",
+        headers=problem.headers,
+    )
+
+
+def as_problem(error: BaseException) -> Problem | None:
+    """The Problem an exception means to the client, or None if it is a bug."""
+    match error:
+        case Problem():
+            return error
+        case InvalidFunko():
+            return invalid(error.errors)
+        case NothingToChange():
+            return Problem(400, "Invalid request", str(error))
+        case FunkoNotFound():
+            return Problem(404, "Not found", f"No Funko with id {error}.")
+        case PreconditionFailed():
+            return Problem(412, "Precondition failed", f"If-Match is stale: {error}.",
+                           headers={"ETag": f'"{error.current}"'})
+        case TooMuchContention():
+            return Problem(503, "Too much contention", "Concurrent writes kept winning; retry.",
+                           headers={"Retry-After": "1"})
+        case StoreUnavailable() | OSError() | asyncio.TimeoutError() | asyncpg.InterfaceError() \
+                | asyncpg.CannotConnectNowError() | asyncpg.ConnectionFailureError():
+            return Problem(503, "Service unavailable", "The database is not answering; retry.",
+                           headers={"Retry-After": "1"})
+        case web.HTTPException() if error.status >= 400:
+            detail = HTTP_DETAILS.get(error.status, error.reason)
+            allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+            return Problem(error.status, error.reason, detail, headers=allow)
+    return None
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every known error into problem+json; let bugs surface as 500 problem+json, logged."""
+    try:
+        return await handler(request)
+    except Exception as error:
+        problem = as_problem(error)
+        if problem is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            problem = Problem(500, "Internal server error", "An unexpected error; it was logged.")
+        return problem_response(problem)

@@ -1,0 +1,113 @@
+"""Request models: what a body or query may hold (types, names). Field rules live in the domain."""
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from domain.ports import CatalogQuery
+from domain.rules import FIELDS
+from web.problems import Problem, invalid
+
+Price = Annotated[Decimal, Field(strict=True)] | StrictInt
+
+
+class FunkoBody(BaseModel):
+    """A whole Funko, for POST and PUT."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr
+    price: Price
+    stock: StrictInt
+    image: StrictStr | None = None
+    category: StrictStr
+
+
+class FunkoPatch(BaseModel):
+    """Some fields of a Funko, for PATCH; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr | None = None
+    price: Price | None = None
+    stock: StrictInt | None = None
+    image: StrictStr | None = None
+    category: StrictStr | None = None
+
+
+class SearchParams(BaseModel):
+    """The query string of GET /funkos."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    name: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=200)
+    min_price: Decimal | None = Field(None, alias="minPrice", ge=0, le=10**9, allow_inf_nan=False)
+    max_price: Decimal | None = Field(None, alias="maxPrice", ge=0, le=10**9, allow_inf_nan=False)
+    min_stock: int | None = Field(None, alias="minStock", ge=0, le=10**9)
+    page: int = Field(0, ge=0, le=10**7)
+    size: int = Field(10, ge=1, le=100)
+    sort_by: Literal["id", "name", "price", "stock", "category", "createdAt", "updatedAt"] = Field(
+        "name", alias="sortBy"
+    )
+    direction: Literal["asc", "desc"] = "asc"
+
+    def as_query(self) -> CatalogQuery:
+        return CatalogQuery(
+            name=self.name or None,
+            category=self.category or None,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            min_stock=self.min_stock,
+            page=self.page,
+            size=self.size,
+            sort_by=self.sort_by,
+            direction=self.direction,
+        )
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as {field: message}, one message per field."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "body"
+        if item["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif item["type"] == "missing":
+            message = "is required"
+        elif field == "price" and item["type"] in ("is_instance_of", "int_type", "decimal_type"):
+            message = "must be a number"
+        else:
+            message = item["msg"]
+        errors.setdefault(field, message)
+    return errors
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body, keeping decimals exact; Problem 400 if it is not JSON."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {error}.") from None
+
+
+def parse_fields(document: Any, model: type[FunkoBody] | type[FunkoPatch]) -> dict[str, Any]:
+    """The Funko fields a body sets (only those given, for a patch)."""
+    if not isinstance(document, dict):
+        raise Problem(400, "Invalid request", "The body must be a JSON object.")
+    try:
+        parsed = model.model_validate(document)
+    except ValidationError as error:
+        raise invalid(field_errors(error)) from None
+    return {k: getattr(parsed, k) for k in FIELDS if k in parsed.model_fields_set or (
+        model is FunkoBody and k == "image")}
+
+
+def parse_search(params: dict[str, str]) -> CatalogQuery:
+    try:
+        return SearchParams.model_validate(params).as_query()
+    except ValidationError as error:
+        raise invalid(field_errors(error), "The query string is not valid.") from None
