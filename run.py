@@ -25,7 +25,10 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
 
     settings = _with_database(settings)
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(),
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop=uvloop.new_event_loop(),
         access_log=None,
     )
     return 0

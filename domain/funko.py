@@ -1,12 +1,12 @@
 """The Funko aggregate: a collectable figure whose every change is a recorded event."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.rules import check_fields
+from domain.rules import FIELDS, check_fields
 
 
 class FunkoNotFound(LookupError):
@@ -23,13 +23,26 @@ class NothingToChange(ValueError):
 
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, the contract's one time format."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Funko(Aggregate):
     """A Funko Pop figure in a shop's catalog."""
 
-    @event("Created")
+    class Created(Aggregate.Created):
+        name: str
+        price: Decimal
+        stock: int
+        image: str | None
+        category: str
+
+    class Updated(Aggregate.Event):
+        changes: dict[str, Any]
+
+    class Deleted(Aggregate.Event):
+        pass
+
+    @event(Created)
     def __init__(
         self, name: str, price: Decimal, stock: int, image: str | None, category: str
     ) -> None:
@@ -62,12 +75,12 @@ class Funko(Aggregate):
         self.check_not_deleted()
         self._delete()
 
-    @event("Updated")
+    @event(Updated)
     def _update(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
             setattr(self, key, value)
 
-    @event("Deleted")
+    @event(Deleted)
     def _delete(self) -> None:
         self.deleted = True
 
@@ -100,7 +113,7 @@ EVENT_TYPES: dict[type[Any], str] = {
 def changes_of(domain_event: Any) -> dict[str, Any]:
     """The fields an event set: all for Created, the changed ones for Updated, none for Deleted."""
     if isinstance(domain_event, Funko.Created):
-        return {k: getattr(domain_event, k) for k in ("name", "price", "stock", "image", "category")}
+        return {k: getattr(domain_event, k) for k in FIELDS}
     if isinstance(domain_event, Funko.Updated):
         return dict(domain_event.changes)
     return {}

@@ -1,6 +1,5 @@
 """The database: where it is (given, or embedded under .data/), its pool, its migrations."""
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,9 @@ def embedded_url(data_dir: Path = DATA_DIR / "pg") -> str:
     import pgserver  # only needed when no DATABASE_URL is given
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        data_dir, cleanup_mode="stop"
+    )
     return str(server.get_uri())
 
 
@@ -32,6 +33,11 @@ async def create_pool(url: str, **options: Any) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(url, **options)
     assert pool is not None
     return pool
+
+
+def migration_files(directory: Path) -> list[tuple[str, str]]:
+    """The migrations as (file name, SQL), in the order they apply."""
+    return [(path.name, path.read_text()) for path in sorted(directory.glob("*.sql"))]
 
 
 async def migrate(url: str, directory: Path = MIGRATIONS) -> list[str]:
@@ -48,30 +54,15 @@ async def migrate(url: str, directory: Path = MIGRATIONS) -> list[str]:
         )
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
         applied = []
-        for path in sorted(directory.glob("*.sql")):
-            if path.name in done:
+        for name, sql in migration_files(directory):
+            if name in done:
                 continue
             async with conn.transaction():
-                await conn.execute(path.read_text())
-                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.name)
-            log.info("applied migration %s", path.name)
-            applied.append(path.name)
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            log.info("applied migration %s", name)
+            applied.append(name)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
         await conn.close()
-
-
-async def wait_until_ready(url: str, timeout: float = 30.0) -> None:
-    """Retry connecting until the server answers (a fresh cluster takes a moment)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            conn = await asyncpg.connect(url, timeout=5)
-        except (OSError, asyncpg.PostgresError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-        else:
-            await conn.close()
-            return

@@ -16,7 +16,7 @@ statement, lets the projection follow in the same transaction, and commits once.
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -24,6 +24,7 @@ from typing import Protocol
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import VersionConflict
 
@@ -62,11 +63,15 @@ class LoggedEvent:
     category: str
 
 
+# What asyncpg hands out: a plain connection, or a pool's proxy of one.
+Connection = asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
+
+
 class Follower(Protocol):
     """A projection that moves in the append transaction (see projection.py)."""
 
     async def follow(
-        self, conn: asyncpg.Connection, head_before: int, new: Sequence[LoggedEvent]
+        self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]
     ) -> None: ...
 
 
@@ -79,7 +84,8 @@ class _Command:
 
 
 INSERT = """
-INSERT INTO events (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
+INSERT INTO events
+    (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
                      $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
 """
@@ -106,7 +112,10 @@ class EventStore:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         # Drain: commands already queued are committed before the store closes.
         self._closing = True
@@ -139,19 +148,19 @@ class EventStore:
                 await self._commit(batch)
             except (asyncpg.UniqueViolationError, asyncpg.SerializationError):
                 # A writer outside this lock discipline raced us: nothing was written.
-                self._settle(batch, lambda: VersionConflict())
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self._settle(batch, VersionConflict())
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("append batch of %d failed: %s", len(batch), error)
-                self._settle(batch, lambda: StoreUnavailable(str(error)))
+                self._settle(batch, StoreUnavailable(str(error)))
             except Exception as error:  # a bug: every waiter gets it, the committer lives on
                 log.exception("append batch of %d failed", len(batch))
-                self._settle(batch, lambda: error)
+                self._settle(batch, error)
 
     @staticmethod
-    def _settle(batch: Sequence[_Command], make_error: Callable[[], Exception]) -> None:
+    def _settle(batch: Sequence[_Command], error: Exception) -> None:
         for command in batch:
             if not command.future.done():
-                command.future.set_exception(make_error())
+                command.future.set_exception(error)
 
     async def _commit(self, batch: Sequence[_Command]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -200,7 +209,9 @@ class EventStore:
     async def positions_after(self, after: int, limit: int) -> list[int]:
         """Committed positions greater than ``after``, oldest first."""
         rows = await self._pool.fetch(
-            "SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2", after, limit
+            "SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after,
+            limit,
         )
         return [r["position"] for r in rows]
 

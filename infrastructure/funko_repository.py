@@ -61,7 +61,7 @@ class EventSourcedFunkos:
                     changes=dumps(changes_of(domain_event)),
                     category=funko.category,
                     actor=actor,
-                    created_at=domain_event.timestamp,  # type: ignore[attr-defined]
+                    created_at=domain_event.timestamp,
                 )
             ]
         )

@@ -12,12 +12,13 @@ from uuid import UUID
 
 import asyncpg
 
-from infrastructure.event_store import LoggedEvent
+from infrastructure.event_store import Connection, LoggedEvent
 
 NAME = "catalog"
 PAGE = 2000
 UPSERT = """
-INSERT INTO catalog_funkos (id, name, price, stock, image, category, version, created_at, updated_at, doc)
+INSERT INTO catalog_funkos
+    (id, name, price, stock, image, category, version, created_at, updated_at, doc)
 SELECT (d->>'id')::uuid, d->>'name', (d->>'price')::numeric, (d->>'stock')::int, d->>'image',
        d->>'category', (d->>'version')::int, (d->>'createdAt')::timestamptz,
        (d->>'updatedAt')::timestamptz, d
@@ -41,9 +42,7 @@ Progress = Callable[[int, int], None]
 class CatalogProjection:
     """Folds Funko events into ``catalog_funkos`` and ``catalog_categories``."""
 
-    async def follow(
-        self, conn: asyncpg.Connection, head_before: int, new: Sequence[LoggedEvent]
-    ) -> None:
+    async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
         """Apply ``new`` in the caller's transaction, which holds the log head's lock."""
         position = await conn.fetchval(
             "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
@@ -74,7 +73,7 @@ class CatalogProjection:
             return int(head)
 
     async def _fold(
-        self, conn: asyncpg.Connection, after: int, upto: int, progress: Progress | None = None
+        self, conn: Connection, after: int, upto: int, progress: Progress | None = None
     ) -> None:
         while after < upto:
             rows = await conn.fetch(LOGGED, after, upto, PAGE)
@@ -85,13 +84,12 @@ class CatalogProjection:
             if progress is not None:
                 progress(after, upto)
 
-    async def _apply(self, conn: asyncpg.Connection, events: Sequence[LoggedEvent]) -> None:
+    async def _apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         latest: dict[UUID, LoggedEvent] = {e.funko_id: e for e in events}
-        before = dict(
-            await conn.fetch(  # type: ignore[arg-type]
-                "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", list(latest)
-            )
+        rows = await conn.fetch(
+            "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", list(latest)
         )
+        before: dict[UUID, str] = {row["id"]: row["category"] for row in rows}
         counts: Counter[str] = Counter()
         for funko_id, event in latest.items():
             if funko_id in before:
@@ -112,7 +110,7 @@ class CatalogProjection:
                 list(changed),
             )
 
-    async def _track(self, conn: asyncpg.Connection, position: int) -> None:
+    async def _track(self, conn: Connection, position: int) -> None:
         await conn.execute(
             "UPDATE projection_positions SET position = $2 WHERE name = $1", NAME, position
         )

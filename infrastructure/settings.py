@@ -1,5 +1,6 @@
 """Typed settings, read once from the environment and passed down."""
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -35,9 +36,7 @@ class Settings:
             port=_number(env, "PORT", cls.port, int),
             jwt_secret=env.get("FUNKO_JWT_SECRET") or kept_secret(),
             ws_heartbeat=_number(env, "WS_HEARTBEAT", cls.ws_heartbeat, float),
-            allowed_origins=tuple(
-                o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
-            ),
+            allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
         )
 
 
@@ -54,6 +53,10 @@ def _number(env: dict[str, str], key: str, default: N, kind: type[N]) -> N:
     return value
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
 def kept_secret(path: Path = DATA_DIR / "jwt-secret") -> str:
     """A random signing secret made once and kept under .data/, so server and CLI agree."""
     if not path.exists():
@@ -62,9 +65,7 @@ def kept_secret(path: Path = DATA_DIR / "jwt-secret") -> str:
         candidate.write_text(secrets.token_urlsafe(48))
         candidate.chmod(0o600)
         # link() fails if another process won the race; then theirs is the secret.
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(candidate, path)
-        except FileExistsError:
-            pass
         candidate.unlink()
     return path.read_text().strip()

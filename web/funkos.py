@@ -9,7 +9,7 @@ from domain.services import FunkoService
 from infrastructure.json_codec import dumps
 from web.auth import Principal, require
 from web.keys import SERVICE, TOKENS
-from web.problems import Problem
+from web.problems import Problem, invalid
 from web.schemas import FunkoBody, FunkoPatch, parse_fields, parse_json, parse_search
 
 BODY_LIMIT = 64 * 1024
@@ -96,7 +96,7 @@ async def search_funkos(request: web.Request) -> web.Response:
     params: dict[str, str] = {}
     for key, value in request.query.items():
         if key in params:
-            raise Problem(400, "Invalid request", f"The query names {key!r} twice.", {key: "repeated"})
+            raise invalid({key: "is repeated"}, f"The query names {key!r} twice.")
         params[key] = value
     page = await _service(request).search(parse_search(params))
     size, total = page.query.size, page.total

@@ -40,7 +40,9 @@ class Problem(Exception):
         self.headers = dict(headers or {})
 
 
-def invalid(errors: Mapping[str, str], detail: str = "The request breaks the field rules.") -> Problem:
+def invalid(
+    errors: Mapping[str, str], detail: str = "The request breaks the field rules."
+) -> Problem:
     return Problem(400, "Invalid request", detail, errors)
 
 
@@ -73,15 +75,33 @@ def as_problem(error: BaseException) -> Problem | None:
         case FunkoNotFound():
             return Problem(404, "Not found", f"No Funko with id {error}.")
         case PreconditionFailed():
-            return Problem(412, "Precondition failed", f"If-Match is stale: {error}.",
-                           headers={"ETag": f'"{error.current}"'})
+            return Problem(
+                412,
+                "Precondition failed",
+                f"If-Match is stale: {error}.",
+                headers={"ETag": f'"{error.current}"'},
+            )
         case TooMuchContention():
-            return Problem(503, "Too much contention", "Concurrent writes kept winning; retry.",
-                           headers={"Retry-After": "1"})
-        case StoreUnavailable() | OSError() | asyncio.TimeoutError() | asyncpg.InterfaceError() \
-                | asyncpg.CannotConnectNowError() | asyncpg.ConnectionFailureError():
-            return Problem(503, "Service unavailable", "The database is not answering; retry.",
-                           headers={"Retry-After": "1"})
+            return Problem(
+                503,
+                "Too much contention",
+                "Concurrent writes kept winning; retry.",
+                headers={"Retry-After": "1"},
+            )
+        case (
+            StoreUnavailable()
+            | OSError()
+            | asyncio.TimeoutError()
+            | asyncpg.InterfaceError()
+            | asyncpg.CannotConnectNowError()
+            | asyncpg.ConnectionFailureError()
+        ):
+            return Problem(
+                503,
+                "Service unavailable",
+                "The database is not answering; retry.",
+                headers={"Retry-After": "1"},
+            )
         case web.HTTPException() if error.status >= 400:
             detail = HTTP_DETAILS.get(error.status, error.reason)
             allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None

@@ -102,8 +102,11 @@ def parse_fields(document: Any, model: type[FunkoBody] | type[FunkoPatch]) -> di
         parsed = model.model_validate(document)
     except ValidationError as error:
         raise invalid(field_errors(error)) from None
-    return {k: getattr(parsed, k) for k in FIELDS if k in parsed.model_fields_set or (
-        model is FunkoBody and k == "image")}
+    return {
+        k: getattr(parsed, k)
+        for k in FIELDS
+        if k in parsed.model_fields_set or (model is FunkoBody and k == "image")
+    }
 
 
 def parse_search(params: dict[str, str]) -> CatalogQuery:
