@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -64,7 +64,7 @@ class LoggedEvent:
 
 
 # What asyncpg hands out: a plain connection, or a pool's proxy of one.
-Connection = asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 class Follower(Protocol):
