@@ -87,7 +87,7 @@ INSERT = """
 INSERT INTO events
     (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
-                     $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[])
+                     $6::jsonb[], $7::json[], $8::json[], $9::text[], $10::timestamptz[])
 """
 VERSIONS = """
 SELECT DISTINCT ON (funko_id) funko_id, version FROM events

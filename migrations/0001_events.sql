@@ -6,8 +6,8 @@ CREATE TABLE events (
     type        text        NOT NULL CHECK (type IN ('CREATE', 'UPDATE', 'DELETE')),
     topic       text        NOT NULL,              -- eventsourcing topic of the domain event class
     state       jsonb       NOT NULL,              -- the domain event as eventsourcing's Mapper stores it
-    data        jsonb       NOT NULL,              -- the Funko as it stood after the event (contract shape)
-    changes     jsonb       NOT NULL,              -- the fields the event set
+    data        json        NOT NULL,              -- the Funko after the event, as served (json keeps the text)
+    changes     json        NOT NULL,              -- the fields the event set (cast to jsonb to index)
     actor       text        NOT NULL,              -- the bearer token's sub
     created_at  timestamptz NOT NULL,
     UNIQUE (funko_id, version)                     -- optimistic concurrency's last line of defence
