@@ -56,7 +56,7 @@ def price_rule(value: Any) -> Decimal:
         raise ValueError("must be ≤ 1000000")
     if price != price.quantize(CENTS):
         raise ValueError("must have at most 2 decimals")
-    return price.quantize(CENTS)
+    return abs(price.quantize(CENTS))  # abs: -0 is a price of 0, never served as -0.0
 
 
 def stock_rule(value: Any) -> int:

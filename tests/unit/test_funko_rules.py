@@ -52,6 +52,11 @@ def test_a_price_is_an_exact_number_with_two_decimals(price: Any, normalised: De
     assert str(clean) == str(normalised)
 
 
+def test_a_negative_zero_price_is_a_plain_zero() -> None:
+    price = check_fields({"price": Decimal("-0.0")}, required=False)["price"]
+    assert str(price) == "0.00"
+
+
 @pytest.mark.parametrize(
     "price",
     [Decimal("-0.01"), -1, Decimal("1000000.01"), 1_000_001, Decimal("1.999"), 19.99, True,
@@ -131,7 +136,7 @@ def test_registering_records_created_at_version_1_with_every_field() -> None:
 def test_replacing_records_updated_with_every_field_and_no_image_means_none() -> None:
     funko = Funko.register(fields())
     funko.replace({"name": "Luke", "price": 3, "stock": 0, "category": "jedi"})
-    created, updated = funko.collect_events()
+    _, updated = funko.collect_events()
     assert isinstance(updated, Funko.Updated)
     assert updated.originator_version == funko.version == 2
     assert changes_of(updated) == {

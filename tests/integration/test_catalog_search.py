@@ -1,0 +1,153 @@
+"""Searching the catalog read model: filters, sorting and paging."""
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from domain.funko import Funko
+from domain.ports import SORTABLE, CatalogQuery
+from domain.services import FunkoService
+from tests.integration.funko_events import new_fields
+
+# name, price, stock, category (a or b)
+SHELF = [
+    ("Iron Man", "9.99", 3, "a"),
+    ("iron monger", "10.00", 0, "b"),
+    ("100% Hulk", "25.50", 12, "a"),
+    ("1000 Hulk", "10.00", 7, "b"),
+    ("Spider_Man", "0.00", 7, "a"),
+    ("SpiderXMan", "1000000.00", 1000000, "b"),
+    ("Back\\slash", "0.01", 1, "a"),
+]
+
+
+class Shelf:
+    """This test's Funkos: names start with a token and categories are its own."""
+
+    def __init__(self) -> None:
+        self.token = uuid4().hex[:10]
+        self.funkos: dict[str, Funko] = {}
+
+    def category(self, letter: str) -> str:
+        return f"{self.token}-{letter}".upper()
+
+    async def stock(self, service: FunkoService) -> None:
+        for name, price, stock, letter in SHELF:
+            fields = new_fields(self.category(letter), name=f"{self.token} {name}", stock=stock)
+            fields["price"] = Decimal(price)
+            funko = await service.create(fields, "alice")
+            self.funkos[str(funko.id)] = funko
+        # Updated in another order than created, so createdAt and updatedAt sort differently.
+        for funko in list(self.funkos.values())[:2]:
+            amended = await service.amend(funko.id, {"image": "https://img.example/x.png"}, "bob")
+            self.funkos[str(amended.id)] = amended
+
+    def names(self, *short: str) -> set[str]:
+        return {f"{self.token} {name}" for name in short}
+
+
+@pytest.fixture
+async def shelf(service: FunkoService) -> Shelf:
+    shelf = Shelf()
+    await shelf.stock(service)
+    return shelf
+
+
+async def names_found(service: FunkoService, query: CatalogQuery) -> set[str]:
+    page = await service.search(replace(query, size=100))
+    names = {json.loads(doc)["name"] for doc in page.content}
+    assert page.total == len(names)
+    return names
+
+
+async def test_name_matches_a_case_insensitive_substring(
+    service: FunkoService, shelf: Shelf
+) -> None:
+    for text in (f"{shelf.token} iron", f"{shelf.token} IRON M".upper()):
+        found = await names_found(service, CatalogQuery(name=text))
+        assert found == shelf.names("Iron Man", "iron monger")
+    assert len(await names_found(service, CatalogQuery(name=shelf.token))) == len(SHELF)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("100%", "100% Hulk"), ("spider_m", "Spider_Man"), ("back\\s", "Back\\slash")],
+)
+async def test_name_takes_like_wildcards_literally(
+    service: FunkoService, shelf: Shelf, text: str, expected: str
+) -> None:
+    found = await names_found(service, CatalogQuery(name=f"{shelf.token} {text}"))
+    assert found == shelf.names(expected)
+
+
+async def test_category_matches_whole_trimmed_and_case_insensitive(
+    service: FunkoService, shelf: Shelf
+) -> None:
+    category = f"  {shelf.category('a').lower()} "
+    found = await names_found(service, CatalogQuery(category=category))
+    assert found == shelf.names("Iron Man", "100% Hulk", "Spider_Man", "Back\\slash")
+    assert await names_found(service, CatalogQuery(category=shelf.category("a")[:-1])) == set()
+
+
+async def test_price_bounds_are_inclusive(service: FunkoService, shelf: Shelf) -> None:
+    query = CatalogQuery(name=shelf.token, min_price=Decimal("10.00"), max_price=Decimal("25.50"))
+    assert await names_found(service, query) == shelf.names("iron monger", "100% Hulk", "1000 Hulk")
+    top = CatalogQuery(name=shelf.token, min_price=Decimal("1000000"))
+    assert await names_found(service, top) == shelf.names("SpiderXMan")
+    free = CatalogQuery(name=shelf.token, max_price=Decimal("0"))
+    assert await names_found(service, free) == shelf.names("Spider_Man")
+
+
+async def test_min_stock_is_inclusive_and_filters_combine(
+    service: FunkoService, shelf: Shelf
+) -> None:
+    query = CatalogQuery(name=shelf.token, min_stock=7)
+    assert await names_found(service, query) == shelf.names(
+        "100% Hulk", "1000 Hulk", "Spider_Man", "SpiderXMan"
+    )
+    combined = CatalogQuery(
+        name=shelf.token, category=shelf.category("b"), min_stock=7, max_price=Decimal("10")
+    )
+    assert await names_found(service, combined) == shelf.names("1000 Hulk")
+
+
+def sort_key(funko: Funko, key: str) -> Any:
+    value = funko.as_dict()[key]
+    return value.lower() if key == "name" else value
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+@pytest.mark.parametrize("sort_by", SORTABLE)
+async def test_sorting_by_each_key_pages_through_every_match_once(
+    service: FunkoService, shelf: Shelf, sort_by: str, direction: str
+) -> None:
+    funkos = list(shelf.funkos.values())
+    expected = sorted(
+        funkos, key=lambda f: (sort_key(f, sort_by), f.id), reverse=direction == "desc"
+    )
+    ids: list[str] = []
+    for page in range(3):
+        query = CatalogQuery(
+            name=shelf.token, sort_by=sort_by, direction=direction, page=page, size=3
+        )
+        result = await service.search(query)
+        assert result.total == len(SHELF)
+        assert len(result.content) == min(3, len(SHELF) - 3 * page)
+        ids += [json.loads(doc)["id"] for doc in result.content]
+    assert ids == [str(f.id) for f in expected]
+    past_the_end = CatalogQuery(name=shelf.token, sort_by=sort_by, page=3, size=3)
+    assert (await service.search(past_the_end)).content == []
+
+
+async def test_found_documents_show_the_funko_as_it_stands(
+    service: FunkoService, shelf: Shelf
+) -> None:
+    page = await service.search(CatalogQuery(name=shelf.token, size=100))
+    for doc in page.content:
+        found = json.loads(doc)
+        funko = shelf.funkos[found["id"]]
+        assert found == {**funko.as_dict(), "price": float(funko.price)}

@@ -1,0 +1,193 @@
+"""The PostgreSQL event store: group-committed appends, expected versions, reads by position."""
+
+import asyncio
+import json
+from collections.abc import Sequence
+from itertools import pairwise
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from domain.funko import Funko
+from domain.ports import VersionConflict
+from domain.services import FunkoService
+from infrastructure.event_store import Connection, EventStore, LoggedEvent
+from infrastructure.funko_repository import EventSourcedFunkos
+from infrastructure.projection import CatalogProjection
+from tests.integration.funko_events import new_fields, pending_event, unique
+
+APPENDERS = 16
+EVENTS_EACH = 200
+
+
+async def append_history(store: EventStore) -> tuple[UUID, list[int]]:
+    """One Funko's versions 1..EVENTS_EACH, appended one command at a time."""
+    funko = Funko.register(new_fields())
+    positions = await store.append([pending_event(funko)])
+    for stock in range(2, EVENTS_EACH + 1):
+        funko.amend({"stock": stock})
+        positions += await store.append([pending_event(funko)])
+    return funko.id, positions
+
+
+async def test_concurrent_appenders_get_increasing_positions_that_a_reader_never_misses(
+    store: EventStore,
+) -> None:
+    head = await store.head()
+    appended = asyncio.Event()
+    ours: set[int] = set()
+
+    seen: list[int] = []
+
+    async def read() -> None:
+        last = head
+        while not (appended.is_set() and last >= max(ours)):
+            batch = await store.positions_after(last, 500)
+            if batch:
+                seen.extend(batch)
+                last = batch[-1]
+            else:
+                await asyncio.sleep(0.001)
+
+    reader = asyncio.create_task(read())
+    histories = await asyncio.gather(*(append_history(store) for _ in range(APPENDERS)))
+    ours.update(p for _, positions in histories for p in positions)
+    read_while_appending = len(seen)
+    appended.set()
+    await asyncio.wait_for(reader, timeout=60)
+
+    assert len(ours) == APPENDERS * EVENTS_EACH
+    assert min(ours) > head
+    for funko_id, positions in histories:
+        assert all(a < b for a, b in pairwise(positions))
+        versions = [r["version"] for r in await store.load(funko_id)]
+        assert versions == list(range(1, EVENTS_EACH + 1))
+    assert [p for p in seen if p in ours] == sorted(ours)
+    assert seen == sorted(set(seen))
+    assert read_while_appending > 0  # the reader ran alongside the appenders
+
+
+async def test_a_stale_version_writes_nothing_while_its_batch_mate_commits(
+    store: EventStore, service: FunkoService
+) -> None:
+    funko = await service.create(new_fields(), "alice")
+    stale = await EventSourcedFunkos(store).get(funko.id)
+    await service.amend(funko.id, {"stock": 2}, "alice")
+    history = [tuple(r) for r in await store.load(funko.id)]
+    head = await store.head()
+    stale.amend({"stock": 99})
+    other = Funko.register(new_fields())
+
+    refused, committed = await asyncio.gather(
+        store.append([pending_event(stale)]),
+        store.append([pending_event(other)]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(refused, VersionConflict)
+    assert committed == [head + 1]
+    assert await store.head() == head + 1
+    assert [tuple(r) for r in await store.load(funko.id)] == history
+    assert [r["version"] for r in await store.load(other.id)] == [1]
+
+
+async def test_of_two_writers_from_the_same_version_exactly_one_commits(
+    store: EventStore, service: FunkoService
+) -> None:
+    funko = await service.create(new_fields(), "alice")
+    repository = EventSourcedFunkos(store)
+    first, second = await repository.get(funko.id), await repository.get(funko.id)
+    first.amend({"stock": 5})
+    second.amend({"stock": 6})
+
+    results = await asyncio.gather(
+        store.append([pending_event(first)]),
+        store.append([pending_event(second)]),
+        return_exceptions=True,
+    )
+
+    conflicts = [r for r in results if isinstance(r, VersionConflict)]
+    assert len(conflicts) == 1
+    winner = 5 if isinstance(results[1], VersionConflict) else 6
+    current = await repository.get(funko.id)
+    assert (current.version, current.stock) == (2, winner)
+
+
+async def test_concurrent_amends_without_if_match_are_all_applied(
+    service: FunkoService, pool: asyncpg.Pool
+) -> None:
+    funko = await service.create(new_fields(), "alice")
+    stocks = range(100, 150)
+
+    await asyncio.gather(*(service.amend(funko.id, {"stock": s}, f"w{s}") for s in stocks))
+
+    rows = await pool.fetch(
+        "SELECT version, (changes->>'stock')::int AS stock FROM events"
+        " WHERE funko_id = $1 ORDER BY version",
+        funko.id,
+    )
+    assert [r["version"] for r in rows] == list(range(1, 52))
+    assert sorted(r["stock"] for r in rows[1:]) == list(stocks)
+    current = await service.repository.get(funko.id)
+    assert (current.version, current.stock) == (51, rows[-1]["stock"])
+    document = await service.get(funko.id)
+    assert document.version == 51
+    assert json.loads(document.json)["stock"] == rows[-1]["stock"]
+
+
+class ProjectionBroke(Exception):
+    """What the breaking follower raises."""
+
+
+class BreakingFollower:
+    """The real catalog projection, which then fails ``failures`` times in the transaction."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.projection = CatalogProjection()
+
+    async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
+        await self.projection.follow(conn, head_before, new)
+        if self.failures:
+            self.failures -= 1
+            raise ProjectionBroke()
+
+
+async def positions_of(pool: asyncpg.Pool) -> tuple[int, int]:
+    """The log head and the catalog projection's tracked position."""
+    row = await pool.fetchrow(
+        "SELECT (SELECT position FROM log_head),"
+        " (SELECT position FROM projection_positions WHERE name = 'catalog')"
+    )
+    assert row is not None
+    return row[0], row[1]
+
+
+async def test_a_failing_projection_rolls_the_whole_append_back(
+    pool: asyncpg.Pool, service: FunkoService
+) -> None:
+    category = unique("cat").upper()
+    funko = Funko.register(new_fields(category))
+    events = [pending_event(funko)]
+    async with EventStore(pool, BreakingFollower(failures=1)) as store:
+        positions_before = await positions_of(pool)
+
+        with pytest.raises(ProjectionBroke):
+            await store.append(events)
+
+        assert await store.load(funko.id) == []
+        assert await pool.fetchval("SELECT 1 FROM catalog_funkos WHERE id = $1", funko.id) is None
+        assert await pool.fetchval(
+            "SELECT 1 FROM catalog_categories WHERE name = $1", category
+        ) is None
+        assert await positions_of(pool) == positions_before
+
+        assert await store.append(events) == [positions_before[0] + 1]
+        assert await positions_of(pool) == (positions_before[0] + 1,) * 2
+
+    await service.create(new_fields(category), "bob")
+    assert await pool.fetchval(
+        "SELECT count FROM catalog_categories WHERE name = $1", category
+    ) == 2
+    assert (await service.get(funko.id)).version == 1

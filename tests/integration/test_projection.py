@@ -1,0 +1,142 @@
+"""The catalog read model: kept in step with the log, and rebuilt or caught up from it."""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+
+from domain.funko import FunkoNotFound
+from domain.services import FunkoService
+from infrastructure.event_store import EventStore
+from infrastructure.projection import CatalogProjection
+from tests.integration.funko_events import new_fields, unique
+
+CONTRACT_KEYS = [
+    "id", "name", "price", "stock", "image", "category", "version", "createdAt", "updatedAt",
+]
+Rows = list[tuple[Any, ...]]
+
+
+async def counts_of(pool: asyncpg.Pool, *categories: str) -> dict[str, int]:
+    rows = await pool.fetch(
+        "SELECT name, count FROM catalog_categories WHERE name = ANY($1::text[])", list(categories)
+    )
+    return {r["name"]: r["count"] for r in rows}
+
+
+async def row_of(pool: asyncpg.Pool, funko_id: Any) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT * FROM catalog_funkos WHERE id = $1", funko_id)
+
+
+async def read_model(pool: asyncpg.Pool) -> tuple[Rows, Rows]:
+    """Every read-model row, documents as the text they are served as."""
+    funkos = await pool.fetch(
+        "SELECT id, name, price, stock, image, category, version, created_at, updated_at,"
+        " doc::text FROM catalog_funkos ORDER BY id"
+    )
+    categories = await pool.fetch("SELECT name, count FROM catalog_categories ORDER BY name")
+    return [tuple(r) for r in funkos], [tuple(r) for r in categories]
+
+
+async def projection_position(pool: asyncpg.Pool) -> int:
+    sql = "SELECT position FROM projection_positions WHERE name = 'catalog'"
+    return int(await pool.fetchval(sql))
+
+
+async def test_the_read_model_follows_create_update_and_delete(
+    service: FunkoService, pool: asyncpg.Pool
+) -> None:
+    first_category, second_category = unique("cat").upper(), unique("cat").upper()
+    first = await service.create(new_fields(first_category, price=Decimal("9.99")), "alice")
+    second = await service.create(new_fields(first_category), "alice")
+    assert await counts_of(pool, first_category) == {first_category: 2}
+    document = await service.get(first.id)
+    assert document.version == 1
+    assert json.loads(document.json) == {**first.as_dict(), "price": 9.99}
+    assert list(json.loads(document.json)) == CONTRACT_KEYS
+
+    await service.amend(first.id, {"category": second_category, "stock": 8}, "bob")
+    row = await row_of(pool, first.id)
+    assert row is not None
+    assert (row["category"], row["stock"], row["version"]) == (second_category, 8, 2)
+    assert row["price"] == Decimal("9.99")
+    assert await counts_of(pool, first_category, second_category) == {
+        first_category: 1, second_category: 1,
+    }
+
+    await service.delete(first.id, "carol")
+    assert await row_of(pool, first.id) is None
+    assert await counts_of(pool, first_category, second_category) == {first_category: 1}
+    with pytest.raises(FunkoNotFound):
+        await service.get(first.id)
+
+    await service.delete(second.id, "carol")
+    assert await counts_of(pool, first_category, second_category) == {}
+
+
+async def history(service: FunkoService, category: str) -> None:
+    """Creates, updates (one moving category) and a delete, all in ``category``."""
+    funkos = [await service.create(new_fields(category), "alice") for _ in range(4)]
+    await service.amend(funkos[0].id, {"stock": 7, "price": Decimal("0.10")}, "bob")
+    await service.amend(funkos[1].id, {"category": f"{category}-MOVED"}, "bob")
+    await service.replace(funkos[2].id, new_fields(category, image="http://x.io/a.png"), "bob")
+    await service.delete(funkos[3].id, "carol")
+
+
+async def test_rebuilding_leaves_the_read_model_as_it_was(
+    service: FunkoService, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await history(service, unique("cat").upper())
+    before = await read_model(pool)
+
+    assert await CatalogProjection().rebuild(pool) == await store.head()
+
+    assert await read_model(pool) == before
+    assert await projection_position(pool) == await store.head()
+
+
+async def forget(pool: asyncpg.Pool, categories: list[str], position: int) -> None:
+    """Lose the read model's rows of ``categories`` and move its position back to ``position``."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT position FROM log_head FOR UPDATE")
+        await conn.execute("DELETE FROM catalog_funkos WHERE category = ANY($1)", categories)
+        await conn.execute("DELETE FROM catalog_categories WHERE name = ANY($1)", categories)
+        await conn.execute(
+            "UPDATE projection_positions SET position = $1 WHERE name = 'catalog'", position
+        )
+
+
+async def test_catching_up_restores_what_the_read_model_lost(
+    service: FunkoService, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    category = unique("cat").upper()
+    start = await store.head()
+    await history(service, category)
+    before = await read_model(pool)
+    await forget(pool, [category, f"{category}-MOVED"], start)
+    assert await counts_of(pool, category) == {}
+
+    assert await CatalogProjection().catch_up(pool) == await store.head()
+
+    assert await read_model(pool) == before
+    assert await projection_position(pool) == await store.head()
+
+
+async def test_the_next_append_folds_a_gap_in_the_read_model_first(
+    service: FunkoService, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    category = unique("cat").upper()
+    start = await store.head()
+    await history(service, category)
+    funkos, _ = await read_model(pool)
+    count = (await counts_of(pool, category))[category]
+    await forget(pool, [category, f"{category}-MOVED"], start)
+
+    late = await service.create(new_fields(category), "dave")
+
+    after_funkos, _ = await read_model(pool)
+    assert [r for r in after_funkos if r[0] != late.id] == funkos
+    assert await counts_of(pool, category) == {category: count + 1}
+    assert await projection_position(pool) == await store.head()
