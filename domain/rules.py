@@ -26,10 +26,21 @@ class InvalidFunko(ValueError):
         self.errors = dict(errors)
 
 
-def _text(value: Any, limit: int) -> str:
+def plain_text(value: str) -> str:
+    """``value`` if it is storable text: no NUL, no lone surrogate (JSON allows both)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _text(value: Any, limit: int, normalise: Callable[[str], str] = str.strip) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    text = value.strip()
+    text = normalise(plain_text(value))
     if not 1 <= len(text) <= limit:
         raise ValueError(f"must be 1 to {limit} characters after trimming")
     return text
@@ -40,7 +51,8 @@ def name_rule(value: Any) -> str:
 
 
 def category_rule(value: Any) -> str:
-    return _text(value, CATEGORY_MAX).upper()
+    # Upper-casing can lengthen text ("ß" -> "SS"): the limit holds for what is stored.
+    return _text(value, CATEGORY_MAX, lambda text: text.strip().upper())
 
 
 def price_rule(value: Any) -> Decimal:
@@ -72,6 +84,7 @@ def image_rule(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError("must be a string or null")
+    plain_text(value)
     if len(value) > IMAGE_MAX:
         raise ValueError(f"must be at most {IMAGE_MAX} characters")
     parts = urlsplit(value)

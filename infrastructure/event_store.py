@@ -16,9 +16,10 @@ statement, lets the projection follow in the same transaction, and commits once.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Protocol, TypeAlias
 from uuid import UUID
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 class StoreUnavailable(Exception):
     """The database could not take the append (down, restarting, or the store is closed)."""
+
+
+class AppendRefused(Exception):
+    """The database refused a command's events (a bug: the domain should have caught it)."""
 
 
 @dataclass(frozen=True)
@@ -144,23 +149,34 @@ class EventStore:
                 continue
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            try:
-                await self._commit(batch)
-            except (asyncpg.UniqueViolationError, asyncpg.SerializationError):
+            await self._commit_settling(batch)
+
+    async def _commit_settling(self, batch: Sequence[_Command]) -> None:
+        """Commit ``batch``; on failure tell each waiter, one command never sinking the rest."""
+        try:
+            await self._commit(batch)
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as error:
+            if len(batch) > 1:  # one command's fault: isolate it by committing each alone
+                for command in batch:
+                    await self._commit_settling([command])
+            elif isinstance(error, asyncpg.UniqueViolationError):
                 # A writer outside this lock discipline raced us: nothing was written.
-                self._settle(batch, VersionConflict())
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("append batch of %d failed: %s", len(batch), error)
-                self._settle(batch, StoreUnavailable(str(error)))
-            except Exception as error:  # a bug: every waiter gets it, the committer lives on
-                log.exception("append batch of %d failed", len(batch))
-                self._settle(batch, error)
+                self._settle(batch, VersionConflict)
+            else:
+                log.exception("append refused by the database")
+                self._settle(batch, partial(_refused, error))
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("append batch of %d failed: %s", len(batch), error)
+            self._settle(batch, partial(StoreUnavailable, str(error)))
+        except Exception as error:  # a bug: every waiter hears of it, the committer lives on
+            log.exception("append batch of %d failed", len(batch))
+            self._settle(batch, partial(_refused, error))
 
     @staticmethod
-    def _settle(batch: Sequence[_Command], error: Exception) -> None:
+    def _settle(batch: Sequence[_Command], error: Callable[[], Exception]) -> None:
         for command in batch:
             if not command.future.done():
-                command.future.set_exception(error)
+                command.future.set_exception(error())
 
     async def _commit(self, batch: Sequence[_Command]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -170,6 +186,7 @@ class EventStore:
             head = head_before
             accepted: list[tuple[int, NewEvent]] = []
             for command in batch:
+                command.positions = []  # a retried command starts afresh
                 funko_id = command.events[0].funko_id
                 if versions.get(funko_id, 0) != command.expected:
                     continue
@@ -214,6 +231,12 @@ class EventStore:
             limit,
         )
         return [r["position"] for r in rows]
+
+
+def _refused(cause: Exception) -> AppendRefused:
+    refused = AppendRefused(f"the append failed: {cause!r}")
+    refused.__cause__ = cause
+    return refused
 
 
 def _columns(accepted: Sequence[tuple[int, NewEvent]]) -> tuple[list[object], ...]:

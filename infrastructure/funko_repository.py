@@ -47,21 +47,21 @@ class EventSourcedFunkos:
         # Each command records one event, so the state after it is the aggregate's now.
         if len(pending) != 1:
             raise ValueError(f"a command must record exactly one event, not {len(pending)}")
-        (domain_event,) = pending
-        stored = self._mapper.to_stored_event(domain_event)
-        await self._store.append(
-            [
-                NewEvent(
-                    funko_id=funko.id,
-                    version=stored.originator_version,
-                    type=EVENT_TYPES[type(domain_event)],
-                    topic=stored.topic,
-                    state=stored.state.decode(),
-                    data=dumps(funko.as_dict()),
-                    changes=dumps(changes_of(domain_event)),
-                    category=funko.category,
-                    actor=actor,
-                    created_at=domain_event.timestamp,
-                )
-            ]
-        )
+        await self._store.append([new_event(self._mapper, funko, pending[0], actor)])
+
+
+def new_event(mapper: Mapper[UUID], funko: Funko, domain_event: Any, actor: str) -> NewEvent:
+    """``domain_event`` as the store takes it, ``funko`` being the state right after it."""
+    stored = mapper.to_stored_event(domain_event)
+    return NewEvent(
+        funko_id=funko.id,
+        version=stored.originator_version,
+        type=EVENT_TYPES[type(domain_event)],
+        topic=stored.topic,
+        state=stored.state.decode(),
+        data=dumps(funko.as_dict()),
+        changes=dumps(changes_of(domain_event)),
+        category=funko.category,
+        actor=actor,
+        created_at=domain_event.timestamp,
+    )

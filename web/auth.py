@@ -41,19 +41,22 @@ class TokenVerifier:
         self._decode = lru_cache(maxsize=4096)(self._decode_uncached)
         self._secret = secret
 
-    def _decode_uncached(self, token: str) -> tuple[Principal, float | None]:
+    def _decode_uncached(self, token: str) -> tuple[Principal, float]:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._secret, algorithms=["HS256"], options={"require": ["sub", "role"]}
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub", "role"]},
             )
         except jwt.ExpiredSignatureError:
             raise _unauthorized("The token has expired.") from None
         except jwt.InvalidTokenError as error:
             raise _unauthorized(f"The token is not valid: {error}.") from None
-        sub, role, exp = claims["sub"], claims["role"], claims.get("exp")
+        sub, role = claims["sub"], claims["role"]
         if not isinstance(sub, str) or not isinstance(role, str):
             raise _unauthorized("The token's sub and role must be strings.")
-        return Principal(sub, role), (float(exp) if exp is not None else None)
+        return Principal(sub, role), float(claims["exp"])
 
     def principal(self, authorization: str | None) -> Principal:
         """The caller named by an Authorization header; Problem 401 if there is none valid."""
@@ -63,7 +66,7 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("Authorization must be 'Bearer <token>'.")
         principal, expires = self._decode(token.strip())
-        if expires is not None and expires <= time.time():
+        if expires <= time.time():
             raise _unauthorized("The token has expired.")
         return principal
 

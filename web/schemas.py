@@ -4,13 +4,24 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from domain.ports import CatalogQuery
-from domain.rules import FIELDS
+from domain.rules import FIELDS, plain_text
 from web.problems import Problem, invalid
 
 Price = Annotated[Decimal, Field(strict=True)] | StrictInt
+# Query bounds: prices have at most 2 decimals, so bounds do too (and stay encodable).
+PriceBound = Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=2, allow_inf_nan=False)]
+SearchText = Annotated[str, Field(max_length=200), AfterValidator(plain_text)]
 
 
 class FunkoBody(BaseModel):
@@ -39,10 +50,10 @@ class SearchParams(BaseModel):
     """The query string of GET /funkos."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
-    name: str | None = Field(None, max_length=200)
-    category: str | None = Field(None, max_length=200)
-    min_price: Decimal | None = Field(None, alias="minPrice", ge=0, le=10**9, allow_inf_nan=False)
-    max_price: Decimal | None = Field(None, alias="maxPrice", ge=0, le=10**9, allow_inf_nan=False)
+    name: SearchText | None = None
+    category: SearchText | None = None
+    min_price: PriceBound | None = Field(None, alias="minPrice")
+    max_price: PriceBound | None = Field(None, alias="maxPrice")
     min_stock: int | None = Field(None, alias="minStock", ge=0, le=10**9)
     page: int = Field(0, ge=0, le=10**7)
     size: int = Field(10, ge=1, le=100)

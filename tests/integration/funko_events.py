@@ -4,10 +4,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from domain.funko import EVENT_TYPES, Funko, changes_of
+from domain.funko import Funko
 from infrastructure.event_store import NewEvent
-from infrastructure.funko_repository import funko_mapper
-from infrastructure.json_codec import dumps
+from infrastructure.funko_repository import funko_mapper, new_event
 
 MAPPER = funko_mapper()
 
@@ -30,16 +29,4 @@ def new_fields(category: str | None = None, **overrides: Any) -> dict[str, Any]:
 def pending_event(funko: Funko, actor: str = "tester") -> NewEvent:
     """The one event ``funko`` has pending, as EventSourcedFunkos.save would append it."""
     (domain_event,) = funko.collect_events()
-    stored = MAPPER.to_stored_event(domain_event)
-    return NewEvent(
-        funko_id=funko.id,
-        version=stored.originator_version,
-        type=EVENT_TYPES[type(domain_event)],
-        topic=stored.topic,
-        state=stored.state.decode(),
-        data=dumps(funko.as_dict()),
-        changes=dumps(changes_of(domain_event)),
-        category=funko.category,
-        actor=actor,
-        created_at=domain_event.timestamp,
-    )
+    return new_event(MAPPER, funko, domain_event, actor)

@@ -1,6 +1,7 @@
 """The PostgreSQL event store: group-committed appends, expected versions, reads by position."""
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Sequence
 from itertools import pairwise
@@ -12,7 +13,7 @@ import pytest
 from domain.funko import Funko
 from domain.ports import VersionConflict
 from domain.services import FunkoService
-from infrastructure.event_store import Connection, EventStore, LoggedEvent
+from infrastructure.event_store import AppendRefused, Connection, EventStore, LoggedEvent
 from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
 from tests.integration.funko_events import new_fields, pending_event, unique
@@ -173,8 +174,9 @@ async def test_a_failing_projection_rolls_the_whole_append_back(
     async with EventStore(pool, BreakingFollower(failures=1)) as store:
         positions_before = await positions_of(pool)
 
-        with pytest.raises(ProjectionBroke):
+        with pytest.raises(AppendRefused) as refused:
             await store.append(events)
+        assert isinstance(refused.value.__cause__, ProjectionBroke)
 
         assert await store.load(funko.id) == []
         assert await pool.fetchval("SELECT 1 FROM catalog_funkos WHERE id = $1", funko.id) is None
@@ -191,3 +193,23 @@ async def test_a_failing_projection_rolls_the_whole_append_back(
         "SELECT count FROM catalog_categories WHERE name = $1", category
     ) == 2
     assert (await service.get(funko.id)).version == 1
+
+
+async def test_a_command_the_database_refuses_does_not_sink_its_batch(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    good = [Funko.register(new_fields()) for _ in range(5)]
+    refused = dataclasses.replace(pending_event(Funko.register(new_fields())), type="BOGUS")
+
+    outcomes = await asyncio.gather(
+        *(store.append([pending_event(f)]) for f in good[:3]),
+        store.append([refused]),
+        *(store.append([pending_event(f)]) for f in good[3:]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[3], AppendRefused)
+    assert all(isinstance(o, list) and len(o) == 1 for i, o in enumerate(outcomes) if i != 3)
+    for funko in good:
+        assert [r["version"] for r in await store.load(funko.id)] == [1]
+    assert await store.load(refused.funko_id) == []
