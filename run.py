@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import warnings
 
 from infrastructure.settings import Settings
 
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token" and args.ttl <= 0:
         parser.error("--ttl must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     handlers = {"serve": serve, "migrate": migrate, "token": token, "rebuild": rebuild}
     return handlers[args.command or "serve"](Settings.from_env(), args)
 
