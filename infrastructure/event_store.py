@@ -11,8 +11,12 @@ checked under the same lock; ``UNIQUE (funko_id, version)`` backs it up.
 Group commit: concurrent ``append`` calls queue their commands; one committer task per
 process drains the queue into one transaction, checks each command's expected version on
 its own (so each keeps its own success or conflict), inserts the accepted events with one
-statement, lets the projection follow in the same transaction, and commits once.
+statement, lets the projection follow in the same transaction, and commits once. The
+committer keeps one connection for itself, planned per execution (``force_custom_plan``):
+a plan cached while the tables were small would otherwise scan them whole for ``= ANY``.
 """
+
+from __future__ import annotations
 
 import asyncio
 import logging
@@ -84,15 +88,18 @@ class Follower(Protocol):
 class _Command:
     expected: int
     events: Sequence[NewEvent]
-    future: "asyncio.Future[list[int]]"
+    future: asyncio.Future[list[int]]
     positions: list[int] = field(default_factory=list)
 
 
-INSERT = """
+APPEND = """
+WITH appended AS (
 INSERT INTO events
     (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
                      $6::jsonb[], $7::json[], $8::json[], $9::text[], $10::timestamptz[])
+)
+UPDATE log_head SET position = $11
 """
 VERSIONS = """
 SELECT DISTINCT ON (funko_id) funko_id, version FROM events
@@ -111,8 +118,9 @@ class EventStore:
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
 
-    async def __aenter__(self) -> "EventStore":
+    async def __aenter__(self) -> EventStore:
         self._task = asyncio.create_task(self._commit_forever(), name="event-store-committer")
         return self
 
@@ -127,6 +135,7 @@ class EventStore:
         self._wake.set()
         if self._task is not None:
             await self._task
+        await self._drop_connection()
 
     async def append(self, events: Sequence[NewEvent]) -> list[int]:
         """Append one command's events of one Funko atomically; return their positions.
@@ -167,6 +176,7 @@ class EventStore:
                 self._settle(batch, partial(_refused, error))
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("append batch of %d failed: %s", len(batch), error)
+            await self._drop_connection()
             self._settle(batch, partial(StoreUnavailable, str(error)))
         except Exception as error:  # a bug: every waiter hears of it, the committer lives on
             log.exception("append batch of %d failed", len(batch))
@@ -178,11 +188,28 @@ class EventStore:
             if not command.future.done():
                 command.future.set_exception(error())
 
+    async def _connection(self) -> PoolConnectionProxy[asyncpg.Record]:
+        if self._conn is None or self._conn.is_closed():
+            await self._drop_connection()
+            self._conn = await self._pool.acquire()
+            await self._conn.execute("SET plan_cache_mode = force_custom_plan")
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.release(conn)
+
     async def _commit(self, batch: Sequence[_Command]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
+        conn = await self._connection()
+        async with conn.transaction():
             head_before = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
-            ids = list({c.events[0].funko_id for c in batch})
-            versions: dict[UUID, int] = dict(await conn.fetch(VERSIONS, ids))  # type: ignore[arg-type]
+            # Creates name fresh uuid4s (expected 0): only changes need a version lookup;
+            # UNIQUE (funko_id, version) still stands behind that shortcut.
+            ids = list({c.events[0].funko_id for c in batch if c.expected})
+            versions: dict[UUID, int] = {}
+            if ids:
+                versions.update((r[0], r[1]) for r in await conn.fetch(VERSIONS, ids))
             head = head_before
             accepted: list[tuple[int, NewEvent]] = []
             for command in batch:
@@ -196,12 +223,11 @@ class EventStore:
                     command.positions.append(head)
                     accepted.append((head, new))
             if accepted:
-                await conn.execute(INSERT, *_columns(accepted))
+                await conn.execute(APPEND, *_columns(accepted), head)
                 logged = [
                     LoggedEvent(p, e.funko_id, e.type, e.data, e.category) for p, e in accepted
                 ]
                 await self._follower.follow(conn, head_before, logged)
-                await conn.execute("UPDATE log_head SET position = $1", head)
         # Settle only after commit, so a loser that retries loads the winner's events.
         for command in batch:
             if command.future.done():

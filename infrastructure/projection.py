@@ -16,21 +16,29 @@ from infrastructure.event_store import Connection, LoggedEvent
 
 NAME = "catalog"
 PAGE = 2000
-UPSERT = """
-INSERT INTO catalog_funkos
-    (id, name, price, stock, image, category, version, created_at, updated_at, doc)
-SELECT (d->>'id')::uuid, d->>'name', (d->>'price')::numeric, (d->>'stock')::int, d->>'image',
-       d->>'category', (d->>'version')::int, (d->>'createdAt')::timestamptz,
-       (d->>'updatedAt')::timestamptz, d
-FROM unnest($1::json[]) AS d
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, price = excluded.price, stock = excluded.stock, image = excluded.image,
-    category = excluded.category, version = excluded.version, created_at = excluded.created_at,
-    updated_at = excluded.updated_at, doc = excluded.doc
-"""
-COUNT = """
-INSERT INTO catalog_categories (name, count) SELECT * FROM unnest($1::text[], $2::int[])
-ON CONFLICT (name) DO UPDATE SET count = catalog_categories.count + excluded.count
+# One statement for the whole batch: live Funkos upserted, deleted ones removed (never the
+# same row twice), category counts moved by their deltas.
+APPLY = """
+WITH upserted AS (
+    INSERT INTO catalog_funkos
+        (id, name, price, stock, image, category, version, created_at, updated_at, doc)
+    SELECT f.id, f.name, f.price, f.stock, f.image, f.category, f.version, f."createdAt",
+           f."updatedAt", d
+    FROM unnest($1::json[]) AS d,
+         json_to_record(d) AS f(id uuid, name text, price numeric, stock int, image text,
+                                category text, version int, "createdAt" timestamptz,
+                                "updatedAt" timestamptz)
+    ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, price = excluded.price, stock = excluded.stock,
+        image = excluded.image, category = excluded.category, version = excluded.version,
+        created_at = excluded.created_at, updated_at = excluded.updated_at, doc = excluded.doc
+), removed AS (
+    DELETE FROM catalog_funkos WHERE id = ANY($2::uuid[])
+), counted AS (
+    INSERT INTO catalog_categories (name, count) SELECT * FROM unnest($3::text[], $4::int[])
+    ON CONFLICT (name) DO UPDATE SET count = catalog_categories.count + excluded.count
+)
+SELECT 1
 """
 LOGGED = """
 SELECT position, funko_id, type, data::text AS data, data->>'category' AS category
@@ -44,13 +52,20 @@ class CatalogProjection:
 
     async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
         """Apply ``new`` in the caller's transaction, which holds the log head's lock."""
-        position = await conn.fetchval(
-            "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
+        moved = await conn.fetchval(
+            "UPDATE projection_positions SET position = $2 WHERE name = $1 AND position = $3"
+            " RETURNING true",
+            NAME,
+            new[-1].position,
+            head_before,
         )
-        if position < head_before:  # behind (e.g. a fresh projection): fold the gap first
+        if not moved:  # behind (e.g. a fresh projection): fold the gap first
+            position = await conn.fetchval(
+                "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
+            )
             await self._fold(conn, position, head_before)
+            await self._track(conn, new[-1].position)
         await self._apply(conn, new)
-        await self._track(conn, new[-1].position)
 
     async def catch_up(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
         """Fold whatever the read model has not seen yet; return the position reached."""
@@ -86,10 +101,15 @@ class CatalogProjection:
 
     async def _apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         latest: dict[UUID, LoggedEvent] = {e.funko_id: e for e in events}
-        rows = await conn.fetch(
-            "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", list(latest)
-        )
-        before: dict[UUID, str] = {row["id"]: row["category"] for row in rows}
+        # A Funko whose first event here is its CREATE has no row yet: no need to look.
+        seen = {e.funko_id for e in events if e.type == "CREATE"}
+        known = [funko_id for funko_id in latest if funko_id not in seen]
+        before: dict[UUID, str] = {}
+        if known:
+            rows = await conn.fetch(
+                "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", known
+            )
+            before = {row["id"]: row["category"] for row in rows}
         counts: Counter[str] = Counter()
         for funko_id, event in latest.items():
             if funko_id in before:
@@ -98,16 +118,14 @@ class CatalogProjection:
                 counts[event.category] += 1
         live = [e.data for e in latest.values() if e.type != "DELETE"]
         gone = [e.funko_id for e in latest.values() if e.type == "DELETE"]
-        if live:
-            await conn.execute(UPSERT, live)
-        if gone:
-            await conn.execute("DELETE FROM catalog_funkos WHERE id = ANY($1::uuid[])", gone)
         changed = {name: n for name, n in counts.items() if n}
-        if changed:
-            await conn.execute(COUNT, list(changed), list(changed.values()))
+        await conn.execute(APPLY, live, gone, list(changed), list(changed.values()))
+        # Rows a count reached 0 in: the statement above cannot see its own upsert.
+        shrunk = [name for name, n in changed.items() if n < 0]
+        if shrunk:
             await conn.execute(
                 "DELETE FROM catalog_categories WHERE name = ANY($1::text[]) AND count <= 0",
-                list(changed),
+                shrunk,
             )
 
     async def _track(self, conn: Connection, position: int) -> None:

@@ -1,0 +1,72 @@
+"""The results: a table on stdout and the same figures in bench/results/latest.json."""
+
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.stats import PhaseResult
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def add_ratios(results: Sequence[PhaseResult]) -> PhaseResult | None:
+    """Fill each phase's ratio vs the baseline (if it ran) and the p99 check; return it."""
+    baseline = next((r for r in results if r.phase.startswith("baseline")), None)
+    if baseline is None or baseline.events_per_s == 0:
+        return baseline
+    for result in results:
+        result.ratio_vs_baseline = result.events_per_s / baseline.events_per_s
+        if result is not baseline:
+            result.extra["p99_within_baseline_p99"] = result.p99_ms <= baseline.p99_ms
+    return baseline
+
+
+def table(results: Sequence[PhaseResult]) -> str:
+    header = (
+        f"{'phase':<20} {'events/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
+        f" {'vs baseline':>12} {'errors':>7}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        ratio = "-" if r.ratio_vs_baseline is None else f"{r.ratio_vs_baseline:.2f}x"
+        lines.append(
+            f"{r.phase:<20} {r.events_per_s:>10.0f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f}"
+            f" {ratio:>12} {r.errors:>7}"
+        )
+    for r in results:
+        checks = []
+        if "p99_within_baseline_p99" in r.extra:
+            within = "yes" if r.extra["p99_within_baseline_p99"] else "NO"
+            checks.append(f"p99 <= baseline p99: {within}")
+        if "log_matches_201s" in r.extra:
+            verdict = "yes" if r.extra["log_matches_201s"] else "NO"
+            checks.append(
+                f"events logged = 201s: {verdict}"
+                f" ({r.extra['events_logged']} logged, {r.extra['created_201']} x 201)"
+            )
+        if checks:
+            lines.append(f"{r.phase}: " + "; ".join(checks))
+        for sample in r.error_samples:
+            lines.append(f"{r.phase} error: {sample}")
+    return "\n".join(lines)
+
+
+def write_json(results: Sequence[PhaseResult], config: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "latest.json"
+    document = {
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": {"machine": platform.machine(), "python": platform.python_version()},
+        "config": config,
+        "phases": [r.as_dict() for r in results],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def healthy(results: Sequence[PhaseResult]) -> bool:
+    """No errors anywhere, and the HTTP log count matched the 201s."""
+    return all(r.errors == 0 and r.extra.get("log_matches_201s", True) for r in results)
