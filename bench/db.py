@@ -4,25 +4,10 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 
-from infrastructure.database import embedded_url, migrate
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, naming another database."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from infrastructure.database import create_database, drop_database, embedded_url, migrate
 
 
 @asynccontextmanager
@@ -31,14 +16,12 @@ async def throwaway_database() -> AsyncIterator[str]:
     server = os.environ.get("DATABASE_URL") or ""
     if not server:
         server = await asyncio.to_thread(embedded_url)
-    name = f"funko_bench_{uuid4().hex[:12]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    url = await create_database(server, "funko_bench")
     try:
-        url = with_database(server, name)
         await migrate(url)
         yield url
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(server, url)
 
 
 async def count_events(url: str) -> int:

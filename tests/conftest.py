@@ -3,32 +3,22 @@
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
 
 from domain.services import FunkoService
 from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_pool, embedded_url, migrate
+from infrastructure.database import (
+    create_database,
+    create_pool,
+    drop_database,
+    embedded_url,
+    migrate,
+)
 from infrastructure.event_store import EventStore
 from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, naming another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +28,10 @@ def server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    name = f"funko_test_{uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = with_database(server_url, name)
+    url = asyncio.run(create_database(server_url, "funko_test"))
     asyncio.run(migrate(url))
     yield url
-    asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+    asyncio.run(drop_database(server_url, url))
 
 
 @pytest.fixture

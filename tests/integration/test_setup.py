@@ -12,20 +12,22 @@ import asyncpg
 import jwt
 import pytest
 
-from infrastructure.database import MIGRATIONS, migrate, migration_files
-from tests.conftest import with_database
+from infrastructure.database import (
+    MIGRATIONS,
+    create_database,
+    drop_database,
+    migrate,
+    migration_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 async def empty_database(server_url: str) -> AsyncIterator[str]:
-    name = f"funko_empty_{uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    url = await create_database(server_url, "funko_empty")
+    yield url
+    await drop_database(server_url, url)
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
