@@ -8,6 +8,9 @@ grow in commit order: a reader that has seen every position ≤ N and asks for
 ``position > N`` can never miss an event that commits later. Optimistic concurrency is
 checked under the same lock; ``UNIQUE (funko_id, version)`` backs it up.
 
+Each append NOTIFYs ``funko_events`` (delivered at commit): a wake-up for the log readers of
+every server process, never the data; they read the log from their own position.
+
 Group commit: concurrent ``append`` calls queue their commands; one committer task per
 process drains the queue into one transaction, checks each command's expected version on
 its own (so each keeps its own success or conflict), inserts the accepted events with one
@@ -99,7 +102,7 @@ INSERT INTO events
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
                      $6::jsonb[], $7::json[], $8::json[], $9::text[], $10::timestamptz[])
 )
-UPDATE log_head SET position = $11
+UPDATE log_head SET position = $11::bigint RETURNING pg_notify('funko_events', $11::bigint::text)
 """
 VERSIONS = """
 SELECT DISTINCT ON (funko_id) funko_id, version FROM events

@@ -26,6 +26,9 @@ class Settings:
     jwt_secret: str = ""
     ws_heartbeat: float = 30.0
     allowed_origins: tuple[str, ...] = ()
+    # Not in the environment (tests and benchmarks set them): slow-subscriber limits.
+    ws_buffer: int = 1024  # entries a live subscriber may have waiting
+    ws_send_timeout: float = 10.0  # seconds a frame may wait for a client that stopped reading
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

@@ -1,6 +1,7 @@
 """The application factory: resources in cleanup contexts, middlewares, routes."""
 
 from collections.abc import AsyncIterator
+from weakref import WeakSet
 
 from aiohttp import web
 
@@ -9,13 +10,15 @@ from infrastructure.catalog import CatalogReadModel
 from infrastructure.database import create_pool, migrate
 from infrastructure.event_store import EventStore
 from infrastructure.funko_repository import EventSourcedFunkos
+from infrastructure.log_reader import LogReader
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
-from web import funkos, health
+from web import funkos, health, streams
 from web.auth import TokenVerifier
 from web.funkos import BODY_LIMIT
-from web.keys import POOL, SERVICE, SETTINGS, STORE, TOKENS
-from web.problems import Handler, Problem, problems
+from web.keys import POOL, READER, SERVICE, SETTINGS, SOCKETS, STORE, TOKENS
+from web.origins import check_origin
+from web.problems import Handler, problems
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -23,11 +26,8 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 @web.middleware
 async def same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A write carrying an Origin outside ALLOWED_ORIGINS (default: our own) is refused."""
-    origin = request.headers.get("Origin")
-    if origin is not None and request.method in WRITES:
-        allowed = request.app[SETTINGS].allowed_origins or (f"{request.scheme}://{request.host}",)
-        if origin.rstrip("/") not in allowed:
-            raise Problem(403, "Forbidden", f"Origin {origin!r} is not allowed.")
+    if request.method in WRITES:
+        check_origin(request)
     return await handler(request)
 
 
@@ -40,6 +40,12 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await CatalogProjection().catch_up(app[POOL])
     yield
     await app[POOL].close()
+
+
+async def log_reader(app: web.Application) -> AsyncIterator[None]:
+    async with LogReader(app[SETTINGS].database_url or "", app[POOL]) as reader:
+        app[READER] = reader
+        yield
 
 
 async def event_store(app: web.Application) -> AsyncIterator[None]:
@@ -56,6 +62,9 @@ def create_app(settings: Settings) -> web.Application:
     app[TOKENS] = TokenVerifier(settings.jwt_secret)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(event_store)
+    app.cleanup_ctx.append(log_reader)
+    app[SOCKETS] = WeakSet()
     funkos.add_routes(app)
     health.add_routes(app)
+    streams.add_routes(app)
     return app

@@ -1,10 +1,13 @@
 """Typed keys for what the app holds; one module so every handler finds them."""
 
+from weakref import WeakSet
+
 import asyncpg
 from aiohttp import web
 
 from domain.services import FunkoService
 from infrastructure.event_store import EventStore
+from infrastructure.log_reader import LogReader
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
 
@@ -13,3 +16,5 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 STORE = web.AppKey("store", EventStore)
 SERVICE = web.AppKey("service", FunkoService)
 TOKENS = web.AppKey("tokens", TokenVerifier)
+READER = web.AppKey("reader", LogReader)
+SOCKETS = web.AppKey("sockets", WeakSet[web.WebSocketResponse])

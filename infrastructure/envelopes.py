@@ -1,0 +1,47 @@
+"""Event envelopes as the contract shows them, assembled by PostgreSQL from the stored JSON.
+
+``data`` and ``changes`` are kept as ``json`` (text), so an envelope is a concatenation: no
+event is parsed or re-encoded in Python on its way to a subscriber.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    import asyncpg
+
+ENVELOPE = """
+'{"entity":"FUNKOS","type":"' || type || '","position":' || position
+|| ',"funkoId":"' || funko_id || '","version":' || version
+|| ',"data":' || data::text || ',"changes":' || changes::text
+|| ',"createdAt":"' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+|| '"}'
+"""
+AFTER = f"""
+SELECT position, funko_id, type, {ENVELOPE} AS envelope
+FROM events WHERE position > $1 ORDER BY position LIMIT $2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of the log: what filters look at, and its envelope as JSON text."""
+
+    position: int
+    funko_id: UUID
+    type: str
+    envelope: str
+
+
+async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]:
+    """Up to ``limit`` events with position > ``after``, in position order."""
+    rows = await db.fetch(AFTER, after, limit)
+    return [Entry(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def head(db: asyncpg.Pool) -> int:
+    """The newest committed position (0 for an empty log)."""
+    return int(await db.fetchval("SELECT position FROM log_head"))
