@@ -28,18 +28,19 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One event of the log: what filters look at, and its envelope as JSON text."""
+    """One event of the log: what filters look at, and its envelope as UTF-8 JSON, encoded
+    once and shared by every subscriber it goes to."""
 
     position: int
     funko_id: UUID
     type: str
-    envelope: str
+    envelope: bytes
 
 
 async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]:
     """Up to ``limit`` events with position > ``after``, in position order."""
     rows = await db.fetch(AFTER, after, limit)
-    return [Entry(r[0], r[1], r[2], r[3]) for r in rows]
+    return [Entry(r[0], r[1], r[2], r[3].encode()) for r in rows]
 
 
 async def head(db: asyncpg.Pool) -> int:

@@ -17,10 +17,10 @@ from uuid import UUID
 import asyncpg
 
 from infrastructure.envelopes import Entry, entries_after
-from infrastructure.json_codec import dumps
+from infrastructure.json_codec import dumpb
 from infrastructure.log_reader import LogReader
 
-Send = Callable[[str], Awaitable[None]]
+Send = Callable[[bytes], Awaitable[None]]  # sends one text frame of UTF-8 JSON
 BUFFER = 1024  # entries a live subscriber may have waiting before it is switched to the log
 PAGE = 1000
 SEND_TIMEOUT = 10.0  # a frame the client has not taken in this long means it stopped reading
@@ -88,7 +88,7 @@ class Subscription:
                 self.position = self._after
                 await self._catch_up()
             self._go_live()
-            await self._frame(dumps({"type": "CAUGHT_UP", "position": self.position}))
+            await self._frame(dumpb({"type": "CAUGHT_UP", "position": self.position}))
             while True:
                 if self._live:
                     await self._drain()
@@ -122,8 +122,9 @@ class Subscription:
         if self._live:
             self.position = max(self.position, self._queued)
 
-    async def _frame(self, text: str) -> None:
+    async def _frame(self, frame: bytes) -> None:
         try:
-            await asyncio.wait_for(self._send(text), self._send_timeout)
+            async with asyncio.timeout(self._send_timeout):
+                await self._send(frame)
         except TimeoutError:
             raise Stalled(f"no frame taken in {self._send_timeout:g} s") from None

@@ -3,10 +3,11 @@
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from uuid import UUID
 
 import asyncpg
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from infrastructure.envelopes import head
@@ -74,7 +75,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     subscription = Subscription(
         request.app[READER],
         request.app[POOL],
-        socket.send_str,
+        partial(socket.send_frame, opcode=WSMsgType.TEXT),
         params.wanted(),
         params.after,
         buffer=settings.ws_buffer,
