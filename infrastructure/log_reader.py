@@ -105,15 +105,18 @@ class LogReader:
             conn.terminate()
 
     async def _read_forever(self) -> None:
+        delay = BACKOFF[0]
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._quiet)
             self._wake.clear()
             try:
                 await self._read_new()
+                delay = BACKOFF[0]
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("reading the log failed (%s); retrying", error)
-                await asyncio.sleep(BACKOFF[0])
+                log.warning("reading the log failed (%s); retrying in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF[1])
                 self._wake.set()
 
     async def _read_new(self) -> None:
