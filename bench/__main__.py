@@ -7,11 +7,21 @@ from typing import Any
 
 import uvloop
 
-from bench import baseline, http_phase, report, service_phase
+from bench import (
+    baseline,
+    fanout_phase,
+    http_phase,
+    memory_phase,
+    replay_phase,
+    report,
+    service_phase,
+)
 from bench.db import throwaway_database
+from bench.figures import StreamResult
 from bench.stats import PhaseResult
 
-PHASES = ("baseline", "service", "http", "http2")
+PHASES = ("baseline", "service", "http", "http2", "fanout", "replay", "memory")
+STREAMS = frozenset({"fanout", "replay", "memory"})
 
 
 def config_from_env() -> dict[str, Any]:
@@ -31,11 +41,29 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def run(config: dict[str, Any]) -> list[PhaseResult]:
+async def _stream(phase: str, url: str, config: dict[str, Any]) -> StreamResult:
+    _say(f"bench: {phase} ...")
+    if phase == "fanout":
+        profile = config["profile"] and f"{config['profile']}.fanout.json"
+        result = await fanout_phase.run(url, config["warmup"], config["seconds"], profile)
+    elif phase == "replay":
+        result = await replay_phase.run(url, _say)
+    else:
+        result = await memory_phase.run(url)
+    figures = "; ".join(f"{f.name} {f.server:.1f} vs {f.baseline:.1f}" for f in result.figures[:1])
+    _say(f"bench: {phase}: {figures}")
+    return result
+
+
+async def run(config: dict[str, Any]) -> tuple[list[PhaseResult], list[StreamResult]]:
     warmup, seconds = config["warmup"], config["seconds"]
     results: list[PhaseResult] = []
+    streams: list[StreamResult] = []
     async with throwaway_database() as url:
         for phase in config["phases"]:
+            if phase in STREAMS:
+                streams.append(await _stream(phase, url, config))
+                continue
             _say(f"bench: {phase} ({warmup:g} s warm-up + {seconds:g} s) ...")
             if phase == "baseline":
                 result = await baseline.run(url, warmup, seconds)
@@ -46,18 +74,21 @@ async def run(config: dict[str, Any]) -> list[PhaseResult]:
                 result = await http_phase.run(url, warmup, seconds, config["profile"], processes)
             _say(f"bench: {phase}: {result.events_per_s:.0f} events/s, p99 {result.p99_ms:.1f} ms")
             results.append(result)
-    return results
+    return results, streams
 
 
 def main() -> int:
     config = config_from_env()
     started = time.monotonic()
-    results = uvloop.run(run(config))
+    results, streams = uvloop.run(run(config))
     report.add_ratios(results)
-    print(report.table(results))
-    path = report.write_json(results, config)
+    if results:
+        print(report.table(results))
+    if streams:
+        print(("\n" if results else "") + report.streams_table(streams))
+    path = report.write_json(results, config, streams)
     _say(f"bench: {time.monotonic() - started:.0f} s in all; results in {path}")
-    return 0 if report.healthy(results) else 1
+    return 0 if report.healthy(results, streams) else 1
 
 
 if __name__ == "__main__":

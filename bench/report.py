@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.figures import StreamResult
 from bench.stats import PhaseResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,7 +55,35 @@ def table(results: Sequence[PhaseResult]) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: Sequence[PhaseResult], config: dict[str, Any]) -> Path:
+def streams_table(results: Sequence[StreamResult]) -> str:
+    """The stream phases: each figure beside its own baseline, the ratio and the target."""
+    header = (
+        f"{'stream phase':<8} {'figure':<28} {'server':>10} {'baseline':>10} {'ratio':>7}"
+        f" {'target':>18} {'met':>4}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        for f in r.figures:
+            ratio = "-" if f.ratio is None else f"{f.ratio:.2f}x"
+            met = "" if f.met is None else ("yes" if f.met else "NO")
+            lines.append(
+                f"{r.phase:<8} {f.name:<28} {f.server:>10.2f} {f.baseline:>10.2f} {ratio:>7}"
+                f" {f.target:>18} {met:>4}"
+            )
+    for r in results:
+        lines.append(f"{r.phase}: baseline = {r.baseline}")
+        for check, ok in r.checks.items():
+            lines.append(f"{r.phase}: {check}: {'yes' if ok else 'NO'}")
+        for sample in r.error_samples:
+            lines.append(f"{r.phase} error: {sample}")
+    return "\n".join(lines)
+
+
+def write_json(
+    results: Sequence[PhaseResult],
+    config: dict[str, Any],
+    streams: Sequence[StreamResult] = (),
+) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "latest.json"
     document = {
@@ -62,11 +91,15 @@ def write_json(results: Sequence[PhaseResult], config: dict[str, Any]) -> Path:
         "host": {"machine": platform.machine(), "python": platform.python_version()},
         "config": config,
         "phases": [r.as_dict() for r in results],
+        "streams": [r.as_dict() for r in streams],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
 
-def healthy(results: Sequence[PhaseResult]) -> bool:
-    """No errors anywhere, and the HTTP log count matched the 201s."""
-    return all(r.errors == 0 and r.extra.get("log_matches_201s", True) for r in results)
+def healthy(results: Sequence[PhaseResult], streams: Sequence[StreamResult] = ()) -> bool:
+    """No errors anywhere, the HTTP log count matched the 201s, every stream check held.
+
+    (Targets missed are reported, not failures.)"""
+    writes = all(r.errors == 0 and r.extra.get("log_matches_201s", True) for r in results)
+    return writes and all(r.errors == 0 and all(r.checks.values()) for r in streams)
