@@ -28,19 +28,39 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One event of the log: what filters look at, and its envelope as UTF-8 JSON, encoded
-    once and shared by every subscriber it goes to."""
+    """One event of the log: what filters look at, its envelope as UTF-8 JSON, and that
+    envelope as a whole WebSocket text frame; both made once, shared by every subscriber."""
 
     position: int
     funko_id: UUID
     type: str
     envelope: bytes
+    frame: bytes
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked, final WebSocket text frame (RFC 6455, 5.2), as servers send.
+
+    A server's frames are the same bytes for every client, so a live event is framed once.
+    """
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
 
 
 async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]:
     """Up to ``limit`` events with position > ``after``, in position order."""
     rows = await db.fetch(AFTER, after, limit)
-    return [Entry(r[0], r[1], r[2], r[3].encode()) for r in rows]
+    entries = []
+    for position, funko_id, kind, text in rows:
+        envelope = text.encode()
+        entries.append(Entry(position, funko_id, kind, envelope, text_frame(envelope)))
+    return entries
 
 
 async def head(db: asyncpg.Pool) -> int:

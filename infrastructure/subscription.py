@@ -4,8 +4,9 @@ The subscription tracks ``position``: every entry up to it has been sent or filt
 While catching up it pages through the log itself, at the client's pace. It goes live only
 when the reader has not read past ``position`` (checked and registered without a pause, so no
 entry slips between); the reader then offers every later entry, and older ones are skipped,
-so none is sent twice. A live subscriber whose buffer overflows (it reads too slowly) drops
-the buffer and catches up from the log again; one that stops reading is closed with 4008.
+so none is sent twice. Live entries are written straight to an idle client's socket; a busy
+one's wait in a bounded buffer, and a client that lets it overflow is switched back to the log.
+A client that takes no frame for a while is for the caller to close (see ``stalled_for``).
 """
 
 import asyncio
@@ -20,14 +21,10 @@ from infrastructure.envelopes import Entry, entries_after
 from infrastructure.json_codec import dumpb
 from infrastructure.log_reader import LogReader
 
-Send = Callable[[bytes], Awaitable[None]]  # sends one text frame of UTF-8 JSON
+Send = Callable[[bytes], Awaitable[None]]  # frames a text payload, waits while the client is slow
+Write = Callable[[bytes], bool]  # writes an already-made frame if the socket has room, else False
 BUFFER = 1024  # entries a live subscriber may have waiting before it is switched to the log
 PAGE = 1000
-SEND_TIMEOUT = 10.0  # a frame the client has not taken in this long means it stopped reading
-
-
-class Stalled(Exception):
-    """The client stopped reading: a frame could not be sent within the timeout."""
 
 
 @dataclass(frozen=True)
@@ -44,43 +41,58 @@ class StreamFilter:
 
 
 class Subscription:
-    """One client's stream; ``run`` sends until the client goes or stalls."""
+    """One client's stream; ``run`` sends until the client goes away."""
 
     def __init__(
         self,
         reader: LogReader,
         pool: asyncpg.Pool,
         send: Send,
+        write: Write,
         wanted: StreamFilter,
         after: int | None,
         buffer: int = BUFFER,
-        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
-        self._reader, self._pool, self._send, self._wanted = reader, pool, send, wanted
-        self._after, self._limit, self._send_timeout = after, buffer, send_timeout
+        self._reader, self._pool, self._send, self._write = reader, pool, send, write
+        self._wanted, self._after, self._limit = wanted, after, buffer
         self.position = 0
-        self._queued = 0  # live: every entry up to here is in the buffer or filtered out
+        self._queued = 0  # live: every entry up to here is sent, buffered or filtered out
         self._buffer: deque[Entry] = deque()
-        self._live = False
+        self._live = False  # registered with the reader
+        self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
         self._wake = asyncio.Event()
+        self._sending_since: float | None = None
         self.fell_behind = 0  # times the buffer overflowed and the log took over
 
+    def stalled_for(self, now: float) -> float:
+        """Seconds the frame being sent has waited for the client (0 when none waits)."""
+        return 0.0 if self._sending_since is None else now - self._sending_since
+
     def offer(self, entries: Sequence[Entry]) -> None:
-        """The reader's fan-out: queue what is new and wanted; never blocks."""
+        """The reader's fan-out: send or queue what is new and wanted; never blocks."""
         for entry in entries:
-            if entry.position > self._queued:
-                self._queued = entry.position
-                if self._wanted.admits(entry):
-                    self._buffer.append(entry)
-        if len(self._buffer) > self._limit:
+            if entry.position <= self._queued:
+                continue
+            self._queued = entry.position
+            if not self._wanted.admits(entry):
+                continue
+            if self._direct and self._write(entry.frame):
+                continue
+            self._direct = False
+            self._buffer.append(entry)
+        if self._direct:
+            self.position = self._queued
+        elif len(self._buffer) > self._limit:
             self._reader.unsubscribe(self)
             self._live = False
             self._buffer.clear()  # re-read from the log at the client's pace
             self.fell_behind += 1
-        self._wake.set()
+            self._wake.set()
+        elif self._buffer:
+            self._wake.set()
 
     async def run(self) -> None:
-        """Replay (if asked), say CAUGHT_UP once, then stream live; raises Stalled."""
+        """Replay (if asked), say CAUGHT_UP once, then stream live."""
         try:
             if self._after is None:
                 self.position = self._reader.position
@@ -101,8 +113,7 @@ class Subscription:
     async def _catch_up(self) -> None:
         # Page through the log until the reader has not read past us.
         while self._reader.position > self.position:
-            entries = await entries_after(self._pool, self.position, PAGE)
-            for entry in entries:
+            for entry in await entries_after(self._pool, self.position, PAGE):
                 if self._wanted.admits(entry):
                     await self._frame(entry.envelope)
                 self.position = entry.position
@@ -113,6 +124,7 @@ class Subscription:
         self._reader.subscribe(self)
 
     async def _drain(self) -> None:
+        self._direct = not self._buffer
         await self._wake.wait()
         self._wake.clear()
         while self._live and self._buffer:
@@ -122,9 +134,9 @@ class Subscription:
         if self._live:
             self.position = max(self.position, self._queued)
 
-    async def _frame(self, frame: bytes) -> None:
+    async def _frame(self, payload: bytes) -> None:
+        self._sending_since = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self._send_timeout):
-                await self._send(frame)
-        except TimeoutError:
-            raise Stalled(f"no frame taken in {self._send_timeout:g} s") from None
+            await self._send(payload)
+        finally:
+            self._sending_since = None

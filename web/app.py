@@ -1,7 +1,6 @@
 """The application factory: resources in cleanup contexts, middlewares, routes."""
 
 from collections.abc import AsyncIterator
-from weakref import WeakSet
 
 from aiohttp import web
 
@@ -16,7 +15,7 @@ from infrastructure.settings import Settings
 from web import funkos, health, streams
 from web.auth import TokenVerifier
 from web.funkos import BODY_LIMIT
-from web.keys import POOL, READER, SERVICE, SETTINGS, SOCKETS, STORE, TOKENS
+from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
 from web.problems import Handler, problems
 
@@ -63,7 +62,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(event_store)
     app.cleanup_ctx.append(log_reader)
-    app[SOCKETS] = WeakSet()
     funkos.add_routes(app)
     health.add_routes(app)
     streams.add_routes(app)

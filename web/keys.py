@@ -1,7 +1,5 @@
 """Typed keys for what the app holds; one module so every handler finds them."""
 
-from weakref import WeakSet
-
 import asyncpg
 from aiohttp import web
 
@@ -10,6 +8,7 @@ from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
+from web.subscribers import Subscribers
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -17,4 +16,4 @@ STORE = web.AppKey("store", EventStore)
 SERVICE = web.AppKey("service", FunkoService)
 TOKENS = web.AppKey("tokens", TokenVerifier)
 READER = web.AppKey("reader", LogReader)
-SOCKETS = web.AppKey("sockets", WeakSet[web.WebSocketResponse])
+SUBSCRIBERS = web.AppKey("subscribers", Subscribers)

@@ -1,8 +1,8 @@
 """GET /ws/v1/funkos: every Funko event as it commits, resumable with ``after``."""
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import AsyncIterator
 from functools import partial
 from uuid import UUID
 
@@ -11,15 +11,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from infrastructure.envelopes import head
-from infrastructure.subscription import Stalled, StreamFilter, Subscription
-from web.keys import POOL, READER, SETTINGS, SOCKETS
+from infrastructure.subscription import StreamFilter, Subscription
+from web.keys import POOL, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
 from web.schemas import field_errors
+from web.subscribers import Subscribers, close, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
-STALLED = 4008
-CLOSE_TIMEOUT = 2.0
 TYPES = frozenset({"CREATE", "UPDATE", "DELETE"})
 log = logging.getLogger(__name__)
 
@@ -76,51 +75,48 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
         request.app[READER],
         request.app[POOL],
         partial(socket.send_frame, opcode=WSMsgType.TEXT),
+        socket_writer(request),
         params.wanted(),
         params.after,
         buffer=settings.ws_buffer,
-        send_timeout=settings.ws_send_timeout,
     )
-    request.app[SOCKETS].add(socket)
+    subscribers = request.app[SUBSCRIBERS]
+    subscribers.add(socket, subscription)
     sender = asyncio.create_task(_send(socket, subscription))
     try:
         async for _ in socket:  # client frames are ignored; aiohttp closes >4 KiB with 1009
             pass
     finally:
+        subscribers.discard(socket)
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
-        request.app[SOCKETS].discard(socket)
     return socket
 
 
 async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> None:
     try:
         await subscription.run()
-    except Stalled:
-        await _close(socket, STALLED, b"too slow: resume with after=<last position>")
     except (ConnectionError, RuntimeError):
-        pass  # the client went away mid-frame
+        pass  # the client went away mid-frame (or was closed as stalled)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         log.warning("a subscription stopped: %s", error)
-        await _close(socket, WSCloseCode.INTERNAL_ERROR, b"database unavailable; resume later")
+        await close(socket, WSCloseCode.INTERNAL_ERROR, b"database unavailable; resume later")
 
 
-async def _close(socket: web.WebSocketResponse, code: int, message: bytes) -> None:
-    # A peer that stopped reading cannot take the close frame either: on timeout aiohttp
-    # drops the connection.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(socket.close(code=code, message=message), CLOSE_TIMEOUT)
+async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:
+    """Watch for stalled subscribers while serving; say 1001 to all on shutdown."""
+    subscribers = app[SUBSCRIBERS] = Subscribers(app[SETTINGS].ws_send_timeout)
+    watcher = asyncio.create_task(subscribers.watch(), name="stalled-subscribers")
+    yield
+    watcher.cancel()
+    await asyncio.gather(watcher, return_exceptions=True)
 
 
-async def close_all(app: web.Application) -> None:
-    """On shutdown: every subscriber is told 1001 (going away) and may resume elsewhere."""
-    registered = app[SOCKETS]
-    sockets = list(registered)
-    await asyncio.gather(
-        *(_close(s, WSCloseCode.GOING_AWAY, b"server shutting down") for s in sockets)
-    )
+async def say_goodbye(app: web.Application) -> None:
+    await app[SUBSCRIBERS].close_all()
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/ws/v1/funkos", stream_funkos)
-    app.on_shutdown.append(close_all)
+    app.cleanup_ctx.append(watch_subscribers)
+    app.on_shutdown.append(say_goodbye)
