@@ -98,7 +98,8 @@ class LogReader:
             self._wake.set()  # whatever committed while we were away
             while not closed.is_set():
                 try:
-                    await asyncio.wait_for(closed.wait(), KEEPALIVE)
+                    async with asyncio.timeout(KEEPALIVE):
+                        await closed.wait()
                 except TimeoutError:
                     await conn.execute("SELECT 1", timeout=KEEPALIVE)
         finally:
@@ -107,8 +108,10 @@ class LogReader:
     async def _read_forever(self) -> None:
         delay = BACKOFF[0]
         while True:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._quiet)
+                async with asyncio.timeout(self._quiet):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._read_new()

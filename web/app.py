@@ -1,5 +1,6 @@
 """The application factory: resources in cleanup contexts, middlewares, routes."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
 from web.problems import Handler, problems
 
+POOL_CLOSE_TIMEOUT = 5.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -38,7 +40,11 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await create_pool(url)
     await CatalogProjection().catch_up(app[POOL])
     yield
-    await app[POOL].close()
+    try:  # a connection stuck on a dead server must not hold the shutdown up
+        async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
+            await app[POOL].close()
+    except TimeoutError:
+        app[POOL].terminate()
 
 
 async def log_reader(app: web.Application) -> AsyncIterator[None]:

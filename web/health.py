@@ -17,7 +17,8 @@ async def health(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     try:
-        await asyncio.wait_for(request.app[POOL].fetchval("SELECT 1"), READY_TIMEOUT)
+        async with asyncio.timeout(READY_TIMEOUT):
+            await request.app[POOL].fetchval("SELECT 1")
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         raise Problem(503, "Not ready", "The database is not answering.") from None
     return web.json_response({"status": "READY"})

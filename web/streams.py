@@ -58,7 +58,10 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     params = _params(request)
     settings = request.app[SETTINGS]
     socket = web.WebSocketResponse(
-        heartbeat=settings.ws_heartbeat, max_msg_size=CLIENT_FRAME_LIMIT, compress=False
+        # aiohttp refuses a message of exactly max_msg_size: 4 KiB itself is allowed.
+        heartbeat=settings.ws_heartbeat,
+        max_msg_size=CLIENT_FRAME_LIMIT + 1,
+        compress=False,
     )
     if not socket.can_prepare(request).ok:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
@@ -81,7 +84,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
         buffer=settings.ws_buffer,
     )
     subscribers = request.app[SUBSCRIBERS]
-    subscribers.add(socket, subscription)
+    subscribers.add(socket, subscription, request.transport)
     sender = asyncio.create_task(_send(socket, subscription))
     try:
         async for _ in socket:  # client frames are ignored; aiohttp closes >4 KiB with 1009

@@ -1,7 +1,8 @@
 """This process's WebSocket subscribers: stalled ones closed with 4008, all with 1001 at the end."""
 
 import asyncio
-import contextlib
+import socket as sockets
+import struct
 from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
@@ -13,11 +14,29 @@ CLOSE_TIMEOUT = 2.0
 HIGH_WATER = 64 * 1024  # bytes a client's socket may hold before live frames wait in the buffer
 
 
-async def close(socket: web.WebSocketResponse, code: int, message: bytes) -> None:
-    """Close ``socket``; a peer that stopped reading cannot take the close frame either, so on
-    timeout aiohttp drops the connection."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(socket.close(code=code, message=message), CLOSE_TIMEOUT)
+async def close(
+    socket: web.WebSocketResponse,
+    code: int,
+    message: bytes,
+    transport: asyncio.BaseTransport | None = None,
+) -> None:
+    """Close ``socket``. A peer that stopped reading cannot take the close frame either: after
+    a timeout its connection is aborted (a plain close would wait to flush to it forever)."""
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await socket.close(code=code, message=message)
+    except TimeoutError:
+        if isinstance(transport, asyncio.Transport):
+            reset(transport)
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Drop the connection at once. The kernel would otherwise keep the unsent frames and go
+    on offering them to a peer that reads nothing; linger 0 makes close() send a reset."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def socket_writer(request: web.Request) -> Callable[[bytes], bool]:
@@ -39,7 +58,9 @@ class Subscribers:
     """The open subscriptions, watched for clients that stopped reading."""
 
     def __init__(self, send_timeout: float) -> None:
-        self._open: dict[web.WebSocketResponse, Subscription] = {}
+        self._open: dict[
+            web.WebSocketResponse, tuple[Subscription, asyncio.BaseTransport | None]
+        ] = {}
         self._send_timeout = send_timeout
         self._closing: set[asyncio.Task[None]] = set()
         self.stalled = 0  # closed with 4008 so far
@@ -47,8 +68,13 @@ class Subscribers:
     def __len__(self) -> int:
         return len(self._open)
 
-    def add(self, socket: web.WebSocketResponse, subscription: Subscription) -> None:
-        self._open[socket] = subscription
+    def add(
+        self,
+        socket: web.WebSocketResponse,
+        subscription: Subscription,
+        transport: asyncio.BaseTransport | None,
+    ) -> None:
+        self._open[socket] = (subscription, transport)
 
     def discard(self, socket: web.WebSocketResponse) -> None:
         self._open.pop(socket, None)
@@ -59,17 +85,21 @@ class Subscribers:
         while True:
             await asyncio.sleep(min(1.0, self._send_timeout / 4))
             now = loop.time()
-            for socket, subscription in list(self._open.items()):
+            for socket, (subscription, transport) in list(self._open.items()):
                 if subscription.stalled_for(now) > self._send_timeout:
                     self.discard(socket)
                     self.stalled += 1
                     reason = b"too slow: resume with after=<last position seen>"
-                    task = asyncio.create_task(close(socket, STALLED, reason))
+                    task = asyncio.create_task(close(socket, STALLED, reason, transport))
                     self._closing.add(task)
                     task.add_done_callback(self._closing.discard)
 
     async def close_all(self) -> None:
         """Tell every subscriber 1001 (going away): it may resume on another server."""
-        sockets = list(self._open)
         message = b"server shutting down"
-        await asyncio.gather(*(close(s, WSCloseCode.GOING_AWAY, message) for s in sockets))
+        await asyncio.gather(
+            *(
+                close(socket, WSCloseCode.GOING_AWAY, message, transport)
+                for socket, (_, transport) in list(self._open.items())
+            )
+        )

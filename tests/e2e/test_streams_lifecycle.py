@@ -1,0 +1,78 @@
+"""The stream across a lost LISTEN connection, a server shutdown, and silent peers."""
+
+import asyncio
+
+import asyncpg
+from pytest_aiohttp import AiohttpClient
+
+from infrastructure.envelopes import head
+from infrastructure.log_reader import QUIET
+from tests.e2e.shop import create
+from tests.e2e.streams_kit import (
+    Listener,
+    check_stream,
+    eventually,
+    listen_backends,
+    serve,
+    write_history,
+)
+from web.keys import READER
+
+
+async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid_stream(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> None:
+    client = await serve(aiohttp_client, database_url)
+    reader = client.app[READER]
+    await eventually(reader.listening.is_set, 5, "the reader listens")
+    (killed,) = await listen_backends(pool)
+    start = await head(pool)
+    live, replay = await Listener.connect(client), await Listener.connect(client, after=start)
+    await asyncio.gather(live.reach(start), replay.reach(start))
+
+    writers = asyncio.gather(*(write_history(client, 15, pace=0.01) for _ in range(4)))
+    await asyncio.sleep(0.05)
+    assert await pool.fetchval("SELECT pg_terminate_backend($1)", killed)
+    await eventually(lambda: not reader.listening.is_set(), 3, "the reader notices")
+    await writers
+    await eventually(reader.listening.is_set, 5, "the reader listens again")
+    assert (await listen_backends(pool)) not in ([], [killed])
+    end = await head(pool)
+    for listener in (live, replay):
+        await listener.reach(end)
+        await check_stream(listener, pool, None if listener is live else start, end)
+
+    # The new LISTEN connection wakes the reader: well before its quiet-spell look.
+    await create(client)
+    newest = await head(pool)
+    await live.reach(newest, within=QUIET / 3)
+    await check_stream(live, pool, None, newest)
+
+
+async def test_shutting_down_closes_every_subscriber_with_going_away(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> None:
+    client = await serve(aiohttp_client, database_url)
+    start = await head(pool)
+    listeners = [await Listener.connect(client), await Listener.connect(client, after=0)]
+    await asyncio.gather(*(listener.reach(start) for listener in listeners))
+    await client.server.close()
+    codes = [await listener.ended(within=5) for listener in listeners]
+    assert codes == [1001, 1001]
+
+
+async def test_a_peer_that_never_answers_pings_is_dropped(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> None:
+    client = await serve(aiohttp_client, database_url, ws_heartbeat=0.5)
+    silent = Listener(await client.ws_connect("/ws/v1/funkos", autoping=False))
+    answering = await Listener.connect(client)
+    await asyncio.gather(silent.reach(0), answering.reach(0))
+    await silent.ended(within=3)
+    assert silent.pings >= 1, "the server pinged"
+
+    await asyncio.sleep(1.0)  # two more heartbeats
+    assert answering.open, "a peer that answers stays"
+    await create(client)
+    await answering.reach(await head(pool))
+    await eventually(lambda: client.app[READER].subscribers == 1, 2, "the silent one let go")
