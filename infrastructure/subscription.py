@@ -73,12 +73,14 @@ class Subscription:
         for entry in entries:
             if entry.position <= self._queued:
                 continue
-            self._queued = entry.position
+            previous, self._queued = self._queued, entry.position
             if not self._wanted.admits(entry):
                 continue
-            if self._direct and self._write(entry.frame):
-                continue
-            self._direct = False
+            if self._direct:
+                if self._write(entry.frame):
+                    continue
+                self._direct = False
+                self.position = previous  # all before this entry went out or was filtered
             self._buffer.append(entry)
         if self._direct:
             self.position = self._queued

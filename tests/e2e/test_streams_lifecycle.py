@@ -11,12 +11,13 @@ from tests.e2e.shop import create
 from tests.e2e.streams_kit import (
     Listener,
     check_stream,
+    create_bulky,
     eventually,
     listen_backends,
     serve,
     write_history,
 )
-from web.keys import READER
+from web.keys import READER, SERVICE
 
 
 async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid_stream(
@@ -47,6 +48,35 @@ async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid
     newest = await head(pool)
     await live.reach(newest, within=QUIET / 3)
     await check_stream(live, pool, None, newest)
+
+
+async def test_a_replay_that_overtakes_a_deaf_reader_sends_nothing_twice(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> None:
+    client = await serve(aiohttp_client, database_url)
+    reader = client.app[READER]
+    await eventually(reader.listening.is_set, 5, "the reader listens")
+    (killed,) = await listen_backends(pool)
+    start = await head(pool)
+    live = await Listener.connect(client)
+    await live.reach(start)
+    await create_bulky(client.app[SERVICE], 5)
+    heard = await head(pool)
+    await eventually(lambda: reader.position == heard, 3, "the reader reads the first ones")
+    assert await pool.fetchval("SELECT pg_terminate_backend($1)", killed)
+    await eventually(lambda: not reader.listening.is_set(), 3, "the reader notices")
+    await create_bulky(client.app[SERVICE], 20)  # no notification reaches the reader
+    written = await head(pool)
+    replay = await Listener.connect(client, after=start)  # reads the log past the reader
+    await replay.reach(written)
+    assert reader.position < written, "the replay went live ahead of the reader"
+
+    await eventually(lambda: reader.position == written, 5, "the reader reads them too")
+    await create(client)
+    newest = await head(pool)
+    for listener, after in ((live, None), (replay, start)):
+        await listener.reach(newest)
+        await check_stream(listener, pool, after, newest)
 
 
 async def test_shutting_down_closes_every_subscriber_with_going_away(
