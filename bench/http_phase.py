@@ -10,7 +10,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,23 +44,17 @@ async def _healthy(port: int) -> bool:
 
 
 @asynccontextmanager
-async def server(url: str, port: int, secret: str, log: IO[bytes]) -> AsyncIterator[int]:
-    """Start the server, wait for GET /health, yield its pid; stop it on the way out."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "HOST": HOST,
-        "PORT": str(port),
-        "FUNKO_JWT_SECRET": secret,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "run.py", "serve", cwd=ROOT, env=env, stdout=log, stderr=log
-    )
+async def serving(
+    argv: list[str], port: int, log: IO[bytes], env: dict[str, str] | None = None
+) -> AsyncIterator[int]:
+    """Start ``argv``, wait until GET /health on ``port`` answers, yield its pid; SIGINT it
+    (SIGKILL after 15 s) on the way out."""
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         async with asyncio.timeout(60):
             while not await _healthy(port):
                 if proc.returncode is not None:
-                    raise RuntimeError(f"the server exited with {proc.returncode}")
+                    raise RuntimeError(f"{argv[1:]} exited with {proc.returncode}")
                 await asyncio.sleep(0.1)
         yield proc.pid
     finally:
@@ -71,6 +65,18 @@ async def server(url: str, port: int, secret: str, log: IO[bytes]) -> AsyncItera
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+def server(url: str, port: int, secret: str, log: IO[bytes]) -> AbstractAsyncContextManager[int]:
+    """The real server (run.py serve) on ``port`` and the database ``url``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "HOST": HOST,
+        "PORT": str(port),
+        "FUNKO_JWT_SECRET": secret,
+    }
+    return serving([sys.executable, "run.py", "serve"], port, log, env)
 
 
 def py_spy() -> str | None:

@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import secrets
-import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -63,30 +62,9 @@ async def baseline_server() -> AsyncIterator[Server]:
     """bench.broadcast_server on a free port."""
     port = free_port()
     async with _logged("baseline server") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.broadcast_server",
-            str(port),
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            async with asyncio.timeout(30):
-                while not await http_phase._healthy(port):
-                    if proc.returncode is not None:
-                        raise RuntimeError(f"the baseline server exited with {proc.returncode}")
-                    await asyncio.sleep(0.1)
-            yield Server(port, proc.pid, "")
-        finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 15)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        argv = [sys.executable, "-m", "bench.broadcast_server", str(port)]
+        async with http_phase.serving(argv, port, log) as pid:
+            yield Server(port, pid, "")
 
 
 class Subscribers:
