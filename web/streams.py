@@ -99,11 +99,14 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
 async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> None:
     try:
         await subscription.run()
-    except (ConnectionError, RuntimeError):
+    except ConnectionError:
         pass  # the client went away mid-frame (or was closed as stalled)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         log.warning("a subscription stopped: %s", error)
         await close(socket, WSCloseCode.INTERNAL_ERROR, b"database unavailable; resume later")
+    except Exception:  # a bug: logged, and the client told to come back
+        log.exception("a subscription failed")
+        await close(socket, WSCloseCode.INTERNAL_ERROR, b"internal error; resume later")
 
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:
