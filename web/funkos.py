@@ -9,8 +9,15 @@ from domain.services import FunkoService
 from infrastructure.json_codec import dumps
 from web.auth import Principal, require
 from web.keys import SERVICE, TOKENS
-from web.problems import Problem, invalid
-from web.schemas import FunkoBody, FunkoPatch, parse_fields, parse_json, parse_search
+from web.problems import Problem
+from web.schemas import (
+    FunkoBody,
+    FunkoPatch,
+    parse_fields,
+    parse_json,
+    parse_search,
+    single_values,
+)
 
 BODY_LIMIT = 64 * 1024
 JSON = "application/json"
@@ -93,12 +100,7 @@ async def get_funko(request: web.Request) -> web.Response:
 
 
 async def search_funkos(request: web.Request) -> web.Response:
-    params: dict[str, str] = {}
-    for key, value in request.query.items():
-        if key in params:
-            raise invalid({key: "is repeated"}, f"The query names {key!r} twice.")
-        params[key] = value
-    page = await _service(request).search(parse_search(params))
+    page = await _service(request).search(parse_search(single_values(request.query)))
     size, total = page.query.size, page.total
     pages = -(-total // size)
     meta = {

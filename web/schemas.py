@@ -1,6 +1,7 @@
 """Request models: what a body or query may hold (types, names). Field rules live in the domain."""
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -118,6 +119,16 @@ def parse_fields(document: Any, model: type[FunkoBody] | type[FunkoPatch]) -> di
         for k in FIELDS
         if k in parsed.model_fields_set or (model is FunkoBody and k == "image")
     }
+
+
+def single_values(query: Mapping[str, str]) -> dict[str, str]:
+    """A query string as one value per name; Problem 400 when a name comes twice."""
+    params: dict[str, str] = {}
+    for key, value in query.items():
+        if key in params:
+            raise invalid({key: "is repeated"}, f"The query names {key!r} twice.")
+        params[key] = value
+    return params
 
 
 def parse_search(params: dict[str, str]) -> CatalogQuery:

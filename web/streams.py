@@ -15,7 +15,7 @@ from infrastructure.subscription import StreamFilter, Subscription
 from web.keys import POOL, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
-from web.schemas import field_errors
+from web.schemas import field_errors, single_values
 from web.subscribers import Subscribers, close, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
@@ -46,10 +46,8 @@ class StreamParams(BaseModel):
 
 
 def _params(request: web.Request) -> StreamParams:
-    if len(request.query) != len(request.query.keys()):
-        raise invalid({"query": "names a parameter twice"}, "The query string is not valid.")
     try:
-        return StreamParams.model_validate(dict(request.query))
+        return StreamParams.model_validate(single_values(request.query))
     except ValidationError as error:
         raise invalid(field_errors(error), "The query string is not valid.") from None
 
