@@ -35,6 +35,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import VersionConflict
+from infrastructure import envelopes
 
 MAX_BATCH = 512
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ class EventStore:
 
     async def head(self) -> int:
         """The newest committed position (0 for an empty log)."""
-        return int(await self._pool.fetchval("SELECT position FROM log_head"))
+        return await envelopes.head(self._pool)
 
     async def positions_after(self, after: int, limit: int) -> list[int]:
         """Committed positions greater than ``after``, oldest first."""

@@ -65,15 +65,6 @@ async def listen_backends(pool: asyncpg.Pool) -> list[int]:
     return [row[0] for row in await pool.fetch(LISTENERS)]
 
 
-async def eventually(done: Callable[[], bool], within: float, what: str) -> None:
-    """Wait until ``done()`` holds, polling; fail naming ``what`` after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not done():
-        assert loop.time() < deadline, f"not within {within} s: {what}"
-        await asyncio.sleep(0.005)
-
-
 class Listener:
     """One subscriber: its text frames, collected in the background as they arrive."""
 

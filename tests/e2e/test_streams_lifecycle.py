@@ -12,11 +12,11 @@ from tests.e2e.streams_kit import (
     Listener,
     check_stream,
     create_bulky,
-    eventually,
     listen_backends,
     serve,
     write_history,
 )
+from tests.waiting import eventually
 from web.keys import READER, SERVICE
 
 

@@ -7,7 +7,8 @@ import asyncpg
 from infrastructure.envelopes import head
 from tests.e2e.conftest import StartServer
 from tests.e2e.shop import FUNKOS, Client, create, send
-from tests.e2e.streams_kit import Listener, check_stream, eventually, log_positions, write_history
+from tests.e2e.streams_kit import Listener, check_stream, log_positions, write_history
+from tests.waiting import eventually
 from web.keys import READER
 
 WRITERS = 8

@@ -17,12 +17,12 @@ from tests.e2e.streams_kit import (
     Listener,
     check_stream,
     create_bulky,
-    eventually,
     log_positions,
     serve,
     stream_path,
     tiny_socket,
 )
+from tests.waiting import eventually
 from web.keys import READER, SERVICE
 
 SEND_TIMEOUT = 1.0

@@ -1,7 +1,7 @@
 """The log reader: one read per wake-up, offered to every subscriber, across reconnects."""
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -10,6 +10,7 @@ from infrastructure.envelopes import Entry
 from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
 from tests.integration.funko_events import new_fields, pending_event
+from tests.waiting import eventually
 
 # The reader's LISTEN connection: its query is the LISTEN until its first keepalive.
 LISTENERS = """
@@ -32,14 +33,6 @@ class CollectingSubscriber:
     @property
     def positions(self) -> list[int]:
         return [entry.position for batch in self.batches for entry in batch]
-
-
-async def eventually(done: Callable[[], bool], within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not done():
-        assert loop.time() < deadline, f"not within {within} s: {what}"
-        await asyncio.sleep(0.005)
 
 
 async def append_changes(store: EventStore, count: int) -> list[int]:
