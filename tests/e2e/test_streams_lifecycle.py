@@ -7,7 +7,7 @@ from pytest_aiohttp import AiohttpClient
 
 from infrastructure.envelopes import head
 from infrastructure.log_reader import QUIET
-from tests.e2e.shop import create
+from tests.e2e.shop import Client, create
 from tests.e2e.streams_kit import (
     Listener,
     check_stream,
@@ -20,14 +20,20 @@ from tests.waiting import eventually
 from web.keys import READER, SERVICE
 
 
+async def listening_server(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> tuple[Client, int, int]:
+    """A server whose reader listens: the server, its LISTEN backend's pid, the log's head."""
+    client = await serve(aiohttp_client, database_url)
+    await eventually(client.app[READER].listening.is_set, 5, "the reader listens")
+    (backend,) = await listen_backends(pool)
+    return client, backend, await head(pool)
+
 async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid_stream(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:
-    client = await serve(aiohttp_client, database_url)
+    client, killed, start = await listening_server(aiohttp_client, database_url, pool)
     reader = client.app[READER]
-    await eventually(reader.listening.is_set, 5, "the reader listens")
-    (killed,) = await listen_backends(pool)
-    start = await head(pool)
     live, replay = await Listener.connect(client), await Listener.connect(client, after=start)
     await asyncio.gather(live.reach(start), replay.reach(start))
 
@@ -53,11 +59,8 @@ async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid
 async def test_a_replay_that_overtakes_a_deaf_reader_sends_nothing_twice(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:
-    client = await serve(aiohttp_client, database_url)
+    client, killed, start = await listening_server(aiohttp_client, database_url, pool)
     reader = client.app[READER]
-    await eventually(reader.listening.is_set, 5, "the reader listens")
-    (killed,) = await listen_backends(pool)
-    start = await head(pool)
     live = await Listener.connect(client)
     await live.reach(start)
     await create_bulky(client.app[SERVICE], 5)
