@@ -62,7 +62,6 @@ class Subscription:
         self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
         self._wake = asyncio.Event()
         self._sending_since: float | None = None
-        self.fell_behind = 0  # times the buffer overflowed and the log took over
 
     def stalled_for(self, now: float) -> float:
         """Seconds the frame being sent has waited for the client (0 when none waits)."""
@@ -88,7 +87,6 @@ class Subscription:
             self._reader.unsubscribe(self)
             self._live = False
             self._buffer.clear()  # re-read from the log at the client's pace
-            self.fell_behind += 1
             self._wake.set()
         elif self._buffer:
             self._wake.set()

@@ -63,7 +63,6 @@ class Subscribers:
         ] = {}
         self._send_timeout = send_timeout
         self._closing: set[asyncio.Task[None]] = set()
-        self.stalled = 0  # closed with 4008 so far
 
     def __len__(self) -> int:
         return len(self._open)
@@ -88,7 +87,6 @@ class Subscribers:
             for socket, (subscription, transport) in list(self._open.items()):
                 if subscription.stalled_for(now) > self._send_timeout:
                     self.discard(socket)
-                    self.stalled += 1
                     reason = b"too slow: resume with after=<last position seen>"
                     task = asyncio.create_task(close(socket, STALLED, reason, transport))
                     self._closing.add(task)
