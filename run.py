@@ -1,14 +1,28 @@
-"""Entry point: serve | migrate | token | rebuild (see ../shared/API.md, "Running it")."""
+"""Entry point: serve | migrate | token | replay | rebuild | verify (see API.md, "Running it")."""
 
 import argparse
 import asyncio
 import dataclasses
 import gc
 import logging
+import os
 import sys
 import warnings
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import aclosing, contextmanager
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from uuid import UUID
 
 from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from infrastructure.verification import Finding, Verified
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
 
 def _with_database(settings: Settings) -> Settings:
@@ -36,7 +50,7 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop=uvloop.new_event_loop(),
@@ -60,24 +74,104 @@ def token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _progress(description: str, start: int = 0) -> Iterator[Progress]:
+    """A progress bar on stderr, moved by (position reached, last position) calls."""
+    from tqdm import tqdm
+
+    bars: list[tqdm[None]] = []  # drawn from the first step, so bars appear as work starts
+
+    def show(position: int, upto: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc=description, unit=" pos", file=sys.stderr, mininterval=0.5))
+        bars[0].total = upto - start
+        bars[0].update(position - start - bars[0].n)
+
+    try:
+        yield show
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _on_database(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run ``work(connection)`` on the migrated database, then close the connection."""
+    import asyncpg
+
+    from infrastructure.database import migrate as apply
+
+    async def run(url: str) -> T:
+        await apply(url)
+        conn = await asyncpg.connect(url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run(_with_database(settings).database_url or ""))
+
+
+def replay(settings: Settings, args: argparse.Namespace) -> int:
+    from infrastructure.audit_log import AuditLog
+
+    out = sys.stdout.buffer
+
+    async def write(conn: Connection) -> int:
+        log = AuditLog(conn)
+        head = await log.head()
+        if args.after > head:
+            print(f"--after {args.after} is beyond the newest position, {head}", file=sys.stderr)
+            return 2
+        with _progress("replay", args.after) as progress:
+            async with aclosing(log.pages(args.after, head, args.funko)) as pages:
+                async for last, envelopes in pages:
+                    out.write(("\n".join(envelopes) + "\n").encode())
+                    progress(last, head)
+            progress(head, head)
+        out.flush()
+        return 0
+
+    try:
+        return _on_database(settings, write)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 def rebuild(settings: Settings, _: argparse.Namespace) -> int:
     from infrastructure.database import create_pool
     from infrastructure.database import migrate as apply
     from infrastructure.projection import CatalogProjection
 
-    def progress(position: int, head: int) -> None:
-        print(f"\rrebuilding: {position}/{head}", end="", file=sys.stderr, flush=True)
-
     async def run(url: str) -> int:
         await apply(url)
         pool = await create_pool(url, min_size=1, max_size=1)
         try:
-            return await CatalogProjection().rebuild(pool, progress)
+            with _progress("rebuild") as progress:
+                return await CatalogProjection().rebuild(pool, progress)
         finally:
             await pool.close()
 
     head = asyncio.run(run(_with_database(settings).database_url or ""))
-    print(f"\nrebuilt the catalog from {head} event position(s)", file=sys.stderr)
+    print(f"rebuilt the catalog from the log up to position {head}", file=sys.stderr)
+    return 0
+
+
+def verify(settings: Settings, _: argparse.Namespace) -> int:
+    from infrastructure import verification
+
+    async def check(conn: Connection) -> "Verified | Finding":
+        with _progress("hash chain") as chain, _progress("fresh fold") as fold:
+            return await verification.verify(conn, chain, fold)
+
+    outcome = _on_database(settings, check)
+    if isinstance(outcome, verification.Finding):
+        print(f"verify FAILED at position {outcome.position}: {outcome.problem}")
+        return 1
+    print(
+        f"verified {outcome.events} events up to position {outcome.head}: the hash chain"
+        " holds and the read model equals a fresh fold of the log"
+    )
     return 0
 
 
@@ -91,13 +185,26 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("--sub", default="cli")
     issue.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     commands.add_parser("rebuild", help="rebuild every projection from the event log")
+    log = commands.add_parser("replay", help="write the event log as NDJSON to stdout")
+    log.add_argument("--after", type=int, default=0, help="only events after this position")
+    log.add_argument("--funko", type=UUID, help="only this Funko's events")
+    commands.add_parser("verify", help="check the hash chain and the read model")
     args = parser.parse_args(argv)
     if args.command == "token" and args.ttl <= 0:
         parser.error("--ttl must be positive")
+    if args.command == "replay" and args.after < 0:
+        parser.error("--after must be 0 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-    handlers = {"serve": serve, "migrate": migrate, "token": token, "rebuild": rebuild}
+    handlers = {
+        "serve": serve,
+        "migrate": migrate,
+        "token": token,
+        "replay": replay,
+        "rebuild": rebuild,
+        "verify": verify,
+    }
     return handlers[args.command or "serve"](Settings.from_env(), args)
 
 

@@ -17,6 +17,14 @@ class FunkoDeleted(FunkoNotFound):
     """The Funko was deleted: it refuses further changes."""
 
 
+class VersionNotFound(FunkoNotFound):
+    """The Funko never reached the version asked for."""
+
+    def __init__(self, funko_id: str, version: int) -> None:
+        super().__init__(funko_id)
+        self.funko_id, self.version = funko_id, version
+
+
 class NothingToChange(ValueError):
     """A change that names no field."""
 

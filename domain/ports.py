@@ -18,8 +18,9 @@ class VersionConflict(Exception):
 class FunkoRepository(Protocol):
     """Funko aggregates, loaded from and saved to the event log."""
 
-    async def get(self, funko_id: UUID) -> Funko:
-        """The Funko rebuilt from its events (deleted ones too); FunkoNotFound if none."""
+    async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
+        """The Funko rebuilt from its events (deleted ones too), up to ``version`` if given;
+        FunkoNotFound if it has no events."""
         ...
 
     async def save(self, funko: Funko, actor: str) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from domain.funko import Funko, FunkoNotFound
+from domain.funko import Funko, FunkoNotFound, VersionNotFound
 from domain.ports import (
     Catalog,
     CatalogPage,
@@ -72,6 +72,13 @@ class FunkoService:
                 continue
             return funko
         raise TooMuchContention(str(funko_id))
+
+    async def state_at(self, funko_id: UUID, version: int) -> Funko:
+        """The Funko as it stood at ``version``, rebuilt from its events (deleted ones too)."""
+        funko = await self.repository.get(funko_id, version)
+        if funko.version != version:
+            raise VersionNotFound(str(funko_id), version)
+        return funko
 
     async def get(self, funko_id: UUID) -> FunkoDocument:
         document = await self.catalog.find(funko_id)

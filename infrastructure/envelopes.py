@@ -13,13 +13,16 @@ from uuid import UUID
 if TYPE_CHECKING:
     import asyncpg
 
-ENVELOPE = """
+FIELDS = """
 '{"entity":"FUNKOS","type":"' || type || '","position":' || position
 || ',"funkoId":"' || funko_id || '","version":' || version
 || ',"data":' || data::text || ',"changes":' || changes::text
 || ',"createdAt":"' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-|| '"}'
+|| '"'
 """
+ENVELOPE = FIELDS + "|| '}'"
+# Auditor views (history, /events, replay) also name who caused the event.
+AUDITED = FIELDS + """|| ',"actor":' || to_json(actor)::text || '}'"""
 AFTER = f"""
 SELECT position, funko_id, type, {ENVELOPE} AS envelope
 FROM events WHERE position > $1 ORDER BY position LIMIT $2

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from time import perf_counter
 from types import TracebackType
 from typing import Protocol, TypeAlias
 from uuid import UUID
@@ -35,7 +36,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import VersionConflict
-from infrastructure import envelopes
+from infrastructure import envelopes, hash_chain
 
 MAX_BATCH = 512
 log = logging.getLogger(__name__)
@@ -99,11 +100,13 @@ class _Command:
 APPEND = """
 WITH appended AS (
 INSERT INTO events
-    (position, funko_id, version, type, topic, state, data, changes, actor, created_at)
+    (position, funko_id, version, type, topic, state, data, changes, actor, created_at, hash)
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
-                     $6::jsonb[], $7::json[], $8::json[], $9::text[], $10::timestamptz[])
+                     $6::json[], $7::json[], $8::json[], $9::text[], $10::timestamptz[],
+                     $11::bytea[])
 )
-UPDATE log_head SET position = $11::bigint RETURNING pg_notify('funko_events', $11::bigint::text)
+UPDATE log_head SET position = $12::bigint, hash = $13::bytea
+RETURNING pg_notify('funko_events', $12::bigint::text)
 """
 VERSIONS = """
 SELECT DISTINCT ON (funko_id) funko_id, version FROM events
@@ -123,6 +126,9 @@ class EventStore:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
+        # Wall time spent in commit transactions, and the hash chain's part of it.
+        self.committing_seconds = 0.0
+        self.hashing_seconds = 0.0
 
     async def __aenter__(self) -> EventStore:
         self._task = asyncio.create_task(self._commit_forever(), name="event-store-committer")
@@ -205,9 +211,16 @@ class EventStore:
             await self._pool.release(conn)
 
     async def _commit(self, batch: Sequence[_Command]) -> None:
+        started = perf_counter()
+        try:
+            await self._commit_transaction(batch)
+        finally:
+            self.committing_seconds += perf_counter() - started
+
+    async def _commit_transaction(self, batch: Sequence[_Command]) -> None:
         conn = await self._connection()
         async with conn.transaction():
-            head_before = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
+            head_before, tip = await _head_and_tip(conn)
             # Creates name fresh uuid4s (expected 0): only changes need a version lookup;
             # UNIQUE (funko_id, version) still stands behind that shortcut.
             ids = list({c.events[0].funko_id for c in batch if c.expected})
@@ -227,7 +240,10 @@ class EventStore:
                     command.positions.append(head)
                     accepted.append((head, new))
             if accepted:
-                await conn.execute(APPEND, *_columns(accepted), head)
+                started = perf_counter()
+                hashes = hash_chain.chain(tip, [_content(p, e) for p, e in accepted])
+                self.hashing_seconds += perf_counter() - started
+                await conn.execute(APPEND, *_columns(accepted), hashes, head, hashes[-1])
                 logged = [
                     LoggedEvent(p, e.funko_id, e.type, e.data, e.category) for p, e in accepted
                 ]
@@ -241,12 +257,14 @@ class EventStore:
             else:
                 command.future.set_exception(VersionConflict())
 
-    async def load(self, funko_id: UUID) -> list[asyncpg.Record]:
-        """The stored events of one Funko in version order: version, topic, state (JSON text)."""
+    async def load(self, funko_id: UUID, upto: int | None = None) -> list[asyncpg.Record]:
+        """The stored events of one Funko in version order, up to version ``upto`` if given:
+        version, topic, state (JSON text)."""
         return await self._pool.fetch(
             "SELECT version, topic, state::text AS state FROM events"
-            " WHERE funko_id = $1 ORDER BY version",
+            " WHERE funko_id = $1 AND version <= $2 ORDER BY version",
             funko_id,
+            upto if upto is not None else 2**31 - 1,
         )
 
     async def head(self) -> int:
@@ -263,10 +281,24 @@ class EventStore:
         return [r["position"] for r in rows]
 
 
+async def _head_and_tip(conn: Connection) -> tuple[int, bytes]:
+    """The newest position and its hash, locked until commit (see the module docstring)."""
+    row = await conn.fetchrow("SELECT position, hash FROM log_head FOR UPDATE")
+    assert row is not None  # migration 0001 inserts the one row; nothing deletes it
+    return row[0], row[1]
+
+
 def _refused(cause: Exception) -> AppendRefused:
     refused = AppendRefused(f"the append failed: {cause!r}")
     refused.__cause__ = cause
     return refused
+
+
+def _content(position: int, e: NewEvent) -> hash_chain.Content:
+    return hash_chain.Content(
+        position, e.funko_id, e.version, e.type, e.topic, e.state, e.data, e.changes, e.actor,
+        e.created_at,
+    )
 
 
 def _columns(accepted: Sequence[tuple[int, NewEvent]]) -> tuple[list[object], ...]:

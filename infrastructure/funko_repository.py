@@ -32,9 +32,9 @@ class EventSourcedFunkos:
         self._store = store
         self._mapper = mapper or funko_mapper()
 
-    async def get(self, funko_id: UUID) -> Funko:
+    async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
         funko: Any = None
-        for row in await self._store.load(funko_id):
+        for row in await self._store.load(funko_id, version):
             stored = StoredEvent(funko_id, row["version"], row["topic"], row["state"].encode())
             funko = self._mapper.to_domain_event(stored).mutate(funko)  # type: ignore[attr-defined]
         if funko is None:

@@ -63,7 +63,7 @@ class CatalogProjection:
             position = await conn.fetchval(
                 "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
             )
-            await self._fold(conn, position, head_before)
+            await self.fold(conn, position, head_before)
             await self._track(conn, new[-1].position)
         await self._apply(conn, new)
 
@@ -74,7 +74,7 @@ class CatalogProjection:
             position = await conn.fetchval(
                 "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
             )
-            await self._fold(conn, position, head, progress)
+            await self.fold(conn, position, head, progress)
             await self._track(conn, head)
             return int(head)
 
@@ -83,13 +83,14 @@ class CatalogProjection:
         async with pool.acquire() as conn, conn.transaction():
             head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
             await conn.execute("TRUNCATE catalog_funkos, catalog_categories")
-            await self._fold(conn, 0, head, progress)
+            await self.fold(conn, 0, head, progress)
             await self._track(conn, head)
             return int(head)
 
-    async def _fold(
+    async def fold(
         self, conn: Connection, after: int, upto: int, progress: Progress | None = None
     ) -> None:
+        """Apply the events in (after, upto] to the catalog tables ``conn`` resolves."""
         while after < upto:
             rows = await conn.fetch(LOGGED, after, upto, PAGE)
             if not rows:

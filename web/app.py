@@ -13,7 +13,7 @@ from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.log_reader import LogReader
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
-from web import funkos, health, streams
+from web import audit, funkos, health, streams
 from web.auth import TokenVerifier
 from web.funkos import BODY_LIMIT
 from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(event_store)
     app.cleanup_ctx.append(log_reader)
     funkos.add_routes(app)
+    audit.add_routes(app)
     health.add_routes(app)
     streams.add_routes(app)
     return app

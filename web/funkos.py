@@ -31,7 +31,7 @@ def _admin(request: web.Request) -> Principal:
     return require(request, request.app[TOKENS], "admin")
 
 
-def _funko_id(request: web.Request) -> UUID:
+def funko_id_of(request: web.Request) -> UUID:
     try:
         return UUID(request.match_info["id"])
     except ValueError:
@@ -56,7 +56,7 @@ async def _body(request: web.Request) -> object:
     return parse_json(await request.read())
 
 
-def _funko_response(funko: Funko, status: int = 200) -> web.Response:
+def funko_response(funko: Funko, status: int = 200) -> web.Response:
     response = web.Response(status=status, text=dumps(funko.as_dict()), content_type=JSON)
     response.headers["ETag"] = f'"{funko.version}"'
     return response
@@ -66,33 +66,33 @@ async def create_funko(request: web.Request) -> web.Response:
     principal = _admin(request)
     fields = parse_fields(await _body(request), FunkoBody)
     funko = await _service(request).create(fields, principal.sub)
-    response = _funko_response(funko, status=201)
+    response = funko_response(funko, status=201)
     response.headers["Location"] = f"/api/v1/funkos/{funko.id}"
     return response
 
 
 async def replace_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
     fields = parse_fields(await _body(request), FunkoBody)
     funko = await _service(request).replace(funko_id, fields, principal.sub, expected)
-    return _funko_response(funko)
+    return funko_response(funko)
 
 
 async def amend_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
     fields = parse_fields(await _body(request), FunkoPatch)
     funko = await _service(request).amend(funko_id, fields, principal.sub, expected)
-    return _funko_response(funko)
+    return funko_response(funko)
 
 
 async def delete_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), _funko_id(request), _if_match(request)
+    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
     await _service(request).delete(funko_id, principal.sub, expected)
     return web.Response(status=204)
 
 
 async def get_funko(request: web.Request) -> web.Response:
-    document = await _service(request).get(_funko_id(request))
+    document = await _service(request).get(funko_id_of(request))
     etag = f'"{document.version}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})

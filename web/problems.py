@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from domain.funko import FunkoNotFound, NothingToChange
+from domain.funko import FunkoNotFound, NothingToChange, VersionNotFound
 from domain.rules import InvalidFunko
 from domain.services import PreconditionFailed, TooMuchContention
 from infrastructure.event_store import StoreUnavailable
@@ -72,6 +72,10 @@ def as_problem(error: BaseException) -> Problem | None:
             return invalid(error.errors)
         case NothingToChange():
             return Problem(400, "Invalid request", str(error))
+        case VersionNotFound():
+            return Problem(
+                404, "Not found", f"Funko {error.funko_id} has no version {error.version}."
+            )
         case FunkoNotFound():
             return Problem(404, "Not found", f"No Funko with id {error}.")
         case PreconditionFailed():
@@ -115,6 +119,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     try:
         return await handler(request)
     except Exception as error:
+        if request.writer.output_size > 0:
+            raise  # a response already under way cannot turn into a problem: aiohttp cuts it
         problem = as_problem(error)
         if problem is None:
             log.exception("unhandled error on %s %s", request.method, request.path)

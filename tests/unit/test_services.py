@@ -21,7 +21,7 @@ class FakeFunkos:
         self.saves: list[tuple[UUID, int, str]] = []
         self.rivals: list[dict[str, Any]] = []
 
-    async def get(self, funko_id: UUID) -> Funko:
+    async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
         if funko_id not in self.stored:
             raise FunkoNotFound(str(funko_id))
         return deepcopy(self.stored[funko_id])

@@ -1,0 +1,97 @@
+"""Auditor routes: a Funko's history, its state at a version, and the whole log by position."""
+
+from contextlib import aclosing
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from infrastructure.audit_log import AuditLog
+from infrastructure.json_codec import dumps
+from web.auth import require
+from web.funkos import JSON, funko_id_of, funko_response
+from web.keys import POOL, SERVICE, TOKENS
+from web.problems import Problem, invalid
+from web.schemas import field_errors, single_values
+
+NDJSON = "application/x-ndjson"
+AUDITORS = ("auditor", "admin")
+
+
+class EventsParams(BaseModel):
+    """The query string of GET /events."""
+
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(0, ge=0, le=2**63 - 1)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+def _params(request: web.Request) -> EventsParams:
+    try:
+        return EventsParams.model_validate(single_values(request.query))
+    except ValidationError as error:
+        raise invalid(field_errors(error), "The query string is not valid.") from None
+
+
+def _version(request: web.Request) -> int:
+    raw = request.match_info["version"]
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+        raise invalid({"version": "must be a whole number from 1"}, "The version is not valid.")
+    return int(raw)
+
+
+def _beyond_head(after: int, head: int) -> Problem:
+    return invalid({"after": f"is beyond the newest position, {head}"}, "The query is not valid.")
+
+
+def _wants_ndjson(request: web.Request) -> bool:
+    accepted = request.headers.get("Accept", "")
+    return any(part.split(";")[0].strip().lower() == NDJSON for part in accepted.split(","))
+
+
+async def funko_history(request: web.Request) -> web.Response:
+    require(request, request.app[TOKENS], *AUDITORS)
+    identity = funko_id_of(request)
+    envelopes = await AuditLog(request.app[POOL]).history(identity)
+    if not envelopes:
+        raise Problem(404, "Not found", f"No Funko with id {identity}.")
+    text = f'{{"funkoId":"{identity}","events":[' + ",".join(envelopes) + "]}"
+    return web.Response(text=text, content_type=JSON)
+
+
+async def funko_at_version(request: web.Request) -> web.Response:
+    require(request, request.app[TOKENS], *AUDITORS)
+    identity, version = funko_id_of(request), _version(request)
+    return funko_response(await request.app[SERVICE].state_at(identity, version))
+
+
+async def log_events(request: web.Request) -> web.StreamResponse:
+    require(request, request.app[TOKENS], *AUDITORS)
+    params, log = _params(request), AuditLog(request.app[POOL])
+    if _wants_ndjson(request):
+        return await _stream_events(request, log, params.after)
+    page = await log.page(params.after, params.limit)
+    if params.after > page.head:
+        raise _beyond_head(params.after, page.head)
+    meta = dumps({"next": page.next, "head": page.head})
+    return web.Response(text='{"events":[' + ",".join(page.envelopes) + "]," + meta[1:],
+                        content_type=JSON)
+
+
+async def _stream_events(request: web.Request, log: AuditLog, after: int) -> web.StreamResponse:
+    """Every event in (after, head at the start], one envelope a line, a page at a time."""
+    head = await log.head()
+    if after > head:
+        raise _beyond_head(after, head)
+    response = web.StreamResponse(headers={"Content-Type": NDJSON, "X-Log-Head": str(head)})
+    await response.prepare(request)
+    async with aclosing(log.pages(after, head)) as pages:
+        async for _, envelopes in pages:
+            await response.write(("\n".join(envelopes) + "\n").encode())
+    await response.write_eof()
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/funkos/{id}/history", funko_history)
+    app.router.add_get("/api/v1/funkos/{id}/history/{version}", funko_at_version)
+    app.router.add_get("/api/v1/events", log_events)
