@@ -2,7 +2,8 @@
 
 ``hash(n) = sha256(hash(n-1) || content(n))``, from 32 zero bytes before the first event.
 The content is every stored column of the event as text (the ``json`` columns exactly as
-stored), each written ``<length>:<text>,`` so no two different events share one encoding.
+stored, ``created_at`` as microseconds since 1970), each written ``<length>:<text>,`` so no
+two different events share one encoding.
 Migration 0004's ``event_link`` computes the same in SQL (it hashed the events logged
 before the chain existed); a test holds the two to agreement.
 """
@@ -10,14 +11,14 @@ before the chain existed); a test holds the two to agreement.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import NamedTuple
 from uuid import UUID
 
-from domain.funko import rfc3339
-
 GENESIS = bytes(32)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 # What the chain covers, in order: also the columns `verify` reads back.
 COLUMNS = (
     "position, funko_id, version, type, topic, state::text AS state, data::text AS data,"
@@ -52,7 +53,7 @@ def link(previous: bytes, content: Content) -> bytes:
         content.data,
         content.changes,
         content.actor,
-        rfc3339(content.created_at),
+        str((content.created_at - EPOCH) // MICROSECOND),
     )
     encoded = "".join([f"{len(text)}:{text}," for text in fields]).encode()
     return sha256(previous + encoded).digest()

@@ -16,7 +16,7 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     FROM unnest(ARRAY[
         e.position::text, e.funko_id::text, e.version::text, e.type, e.topic, e.state::text,
         e.data::text, e.changes::text, e.actor,
-        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        (extract(epoch FROM e.created_at) * 1000000)::bigint::text
     ]) WITH ORDINALITY AS c(f, n)
 $$;
 
