@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import aclosing, contextmanager
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from uuid import UUID
 
 from infrastructure.settings import Settings
@@ -79,7 +79,7 @@ def _progress(description: str, start: int = 0) -> Iterator[Progress]:
     """A progress bar on stderr, moved by (position reached, last position) calls."""
     from tqdm import tqdm
 
-    bars: list[tqdm[None]] = []  # drawn from the first step, so bars appear as work starts
+    bars: list[tqdm[Any]] = []  # drawn from the first step, so bars appear as work starts
 
     def show(position: int, upto: int) -> None:
         if not bars:

@@ -8,6 +8,7 @@ from typing import Any
 import uvloop
 
 from bench import (
+    audit_phase,
     baseline,
     fanout_phase,
     http_phase,
@@ -20,8 +21,8 @@ from bench.db import throwaway_database
 from bench.figures import StreamResult
 from bench.stats import PhaseResult
 
-PHASES = ("baseline", "service", "http", "http2", "fanout", "replay", "memory")
-STREAMS = frozenset({"fanout", "replay", "memory"})
+PHASES = ("baseline", "service", "http", "http2", "fanout", "replay", "audit", "memory")
+STREAMS = frozenset({"fanout", "replay", "audit", "memory"})
 
 
 def config_from_env() -> dict[str, Any]:
@@ -34,6 +35,8 @@ def config_from_env() -> dict[str, Any]:
         "seconds": float(os.environ.get("BENCH_SECONDS", "10")),
         "warmup": float(os.environ.get("BENCH_WARMUP", "2")),
         "profile": os.environ.get("BENCH_PROFILE") or None,
+        "audit_events": int(os.environ.get("BENCH_AUDIT_EVENTS", audit_phase.EVENTS)),
+        "audit_big": int(os.environ.get("BENCH_AUDIT_BIG", audit_phase.BIG)),
     }
 
 
@@ -48,6 +51,8 @@ async def _stream(phase: str, url: str, config: dict[str, Any]) -> StreamResult:
         result = await fanout_phase.run(url, config["warmup"], config["seconds"], profile)
     elif phase == "replay":
         result = await replay_phase.run(url, _say)
+    elif phase == "audit":  # on a database of its own, filled in SQL
+        result = await audit_phase.run(config["audit_events"], config["audit_big"], _say)
     else:
         result = await memory_phase.run(url)
     figures = "; ".join(f"{f.name} {f.server:.1f} vs {f.baseline:.1f}" for f in result.figures[:1])

@@ -18,7 +18,7 @@ from web.auth import issue_token
 
 
 class Server:
-    """A started server: where it listens, its pid, and a token for its writes."""
+    """A started server: where it listens, its pid, and a bearer token for it."""
 
     def __init__(self, port: int, pid: int, token: str) -> None:
         self.port, self.pid, self.token = port, pid, token
@@ -28,12 +28,12 @@ class Server:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rss_kib(self) -> int:
-        """The process's resident set size (VmRSS), KiB."""
+    def rss_kib(self, field: str = "VmRSS") -> int:
+        """The process's resident set size (or its peak, ``VmHWM``), KiB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-        raise RuntimeError(f"no VmRSS for pid {self.pid}")
+        raise RuntimeError(f"no {field} for pid {self.pid}")
 
 
 @asynccontextmanager
@@ -50,11 +50,11 @@ async def _logged(what: str) -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def real_server(url: str) -> AsyncIterator[Server]:
-    """``run.py serve`` on a free port against ``url``."""
+async def real_server(url: str, role: str = "admin") -> AsyncIterator[Server]:
+    """``run.py serve`` on a free port against ``url``, with a token in ``role``."""
     secret, port = secrets.token_urlsafe(32), free_port()
     async with _logged("server") as log, http_phase.server(url, port, secret, log) as pid:
-        yield Server(port, pid, issue_token(secret, "admin", "bench", 3600))
+        yield Server(port, pid, issue_token(secret, role, "bench", 3600))
 
 
 @asynccontextmanager

@@ -48,11 +48,23 @@ def table(results: Sequence[PhaseResult]) -> str:
                 f"events logged = 201s: {verdict}"
                 f" ({r.extra['events_logged']} logged, {r.extra['created_201']} x 201)"
             )
+        if "hash_chain" in r.extra:
+            checks.append(_hashing(r.extra["hash_chain"]))
         if checks:
             lines.append(f"{r.phase}: " + "; ".join(checks))
         for sample in r.error_samples:
             lines.append(f"{r.phase} error: {sample}")
     return "\n".join(lines)
+
+
+def _hashing(chain: dict[str, Any]) -> str:
+    within = "yes" if chain["hashing_within_target"] else "NO"
+    return (
+        f"hash chain {chain['hashing_us_per_event']:.1f} µs/event ="
+        f" {chain['hashing_share_of_append']:.1%} of the append path's"
+        f" {chain['append_us_per_event']:.0f} µs/event (<= {chain['target']:.0%}: {within}),"
+        f" {chain['hashing_share_of_commit']:.1%} of commit time"
+    )
 
 
 def streams_table(results: Sequence[StreamResult]) -> str:

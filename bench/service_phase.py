@@ -1,9 +1,16 @@
 """Service layer: concurrent FunkoService.create calls over the group-committing store,
-wired as the app wires it (same pool settings, projection, repository, read model)."""
+wired as the app wires it (same pool settings, projection, repository, read model).
+
+It also reads the store's own clocks: the hash chain's share of the commit transactions'
+wall time, and its µs per event beside the append path's (1 / the measured events/s). The
+clocks run through warm-up and drain too, so µs per event divides by every event appended.
+"""
 
 import asyncio
 import time
+from typing import Any
 
+from bench.db import count_events
 from bench.funkos import random_fields
 from bench.stats import PhaseResult, Window
 from domain.services import FunkoService
@@ -14,6 +21,7 @@ from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
 
 TASKS = 64
+HASHING_SHARE = 0.10  # target: the hash chain at most this share of the append path
 
 
 async def _worker(service: FunkoService, window: Window) -> None:
@@ -28,7 +36,27 @@ async def _worker(service: FunkoService, window: Window) -> None:
         window.record(started)
 
 
+def _hashing(store: EventStore, appended: int, events_per_s: float) -> dict[str, Any]:
+    hashing_us = store.hashing_seconds / appended * 1e6 if appended else 0.0
+    append_us = 1e6 / events_per_s if events_per_s else 0.0
+    share = hashing_us / append_us if append_us else 0.0
+    return {
+        "events_appended": appended,
+        "hashing_seconds": store.hashing_seconds,
+        "committing_seconds": store.committing_seconds,
+        "hashing_share_of_commit": (
+            store.hashing_seconds / store.committing_seconds if store.committing_seconds else 0.0
+        ),
+        "hashing_us_per_event": hashing_us,
+        "append_us_per_event": append_us,
+        "hashing_share_of_append": share,
+        "target": HASHING_SHARE,
+        "hashing_within_target": bool(append_us) and share <= HASHING_SHARE,
+    }
+
+
 async def run(url: str, warmup: float, seconds: float) -> PhaseResult:
+    before = await count_events(url)
     pool = await create_pool(url)
     try:
         async with EventStore(pool, CatalogProjection()) as store:
@@ -39,4 +67,6 @@ async def run(url: str, warmup: float, seconds: float) -> PhaseResult:
         await pool.close()
     result = PhaseResult.of("service layer", window.summary())
     result.extra["tasks"] = TASKS
+    appended = await count_events(url) - before
+    result.extra["hash_chain"] = _hashing(store, appended, result.events_per_s)
     return result
