@@ -13,6 +13,7 @@ from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from uuid import UUID
 
+from infrastructure import json_logs
 from infrastructure.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
     from aiohttp import web
 
     from web.app import create_app
+    from web.request_ids import AccessLog
 
     settings = _with_database(settings)
     app = create_app(settings)
@@ -54,7 +56,8 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop=uvloop.new_event_loop(),
-        access_log=None,
+        access_log=logging.getLogger("aiohttp.access"),
+        access_log_class=AccessLog,
     )
     return 0
 
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--ttl must be positive")
     if args.command == "replay" and args.after < 0:
         parser.error("--after must be 0 or more")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    json_logs.configure()
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     handlers = {

@@ -126,7 +126,9 @@ class EventStore:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
-        # Wall time spent in commit transactions, and the hash chain's part of it.
+        # Events committed by this store, wall time spent in commit transactions, and the
+        # hash chain's part of it (read by /metrics and the bench).
+        self.appended = 0
         self.committing_seconds = 0.0
         self.hashing_seconds = 0.0
 
@@ -248,6 +250,7 @@ class EventStore:
                     LoggedEvent(p, e.funko_id, e.type, e.data, e.category) for p, e in accepted
                 ]
                 await self._follower.follow(conn, head_before, logged)
+        self.appended += len(accepted)
         # Settle only after commit, so a loser that retries loads the winner's events.
         for command in batch:
             if command.future.done():

@@ -62,6 +62,8 @@ class Subscription:
         self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
         self._wake = asyncio.Event()
         self._sending_since: float | None = None
+        self.frames_sent = 0  # for metrics: frames handed to the client's socket
+        self.switches_to_log = 0  # for metrics: times it fell behind while live
 
     def stalled_for(self, now: float) -> float:
         """Seconds the frame being sent has waited for the client (0 when none waits)."""
@@ -77,6 +79,7 @@ class Subscription:
                 continue
             if self._direct:
                 if self._write(entry.frame):
+                    self.frames_sent += 1
                     continue
                 self._direct = False
                 self.position = previous  # all before this entry went out or was filtered
@@ -84,6 +87,7 @@ class Subscription:
         if self._direct:
             self.position = self._queued
         elif len(self._buffer) > self._limit:
+            self.switches_to_log += 1
             self._reader.unsubscribe(self)
             self._live = False
             self._buffer.clear()  # re-read from the log at the client's pace
@@ -138,5 +142,6 @@ class Subscription:
         self._sending_since = asyncio.get_running_loop().time()
         try:
             await self._send(payload)
+            self.frames_sent += 1
         finally:
             self._sending_since = None

@@ -13,12 +13,13 @@ from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.log_reader import LogReader
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
-from web import audit, funkos, health, streams
+from web import audit, funkos, health, monitoring, streams
 from web.auth import TokenVerifier
 from web.funkos import BODY_LIMIT
 from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
 from web.problems import Handler, problems
+from web.request_ids import request_ids, send_request_id
 
 POOL_CLOSE_TIMEOUT = 5.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -62,7 +63,9 @@ async def event_store(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
-    app = web.Application(client_max_size=BODY_LIMIT, middlewares=[problems, same_origin])
+    middlewares = [request_ids, monitoring.time_commands, problems, same_origin]
+    app = web.Application(client_max_size=BODY_LIMIT, middlewares=middlewares)
+    app.on_response_prepare.append(send_request_id)
     app[SETTINGS] = settings
     app[TOKENS] = TokenVerifier(settings.jwt_secret)
     app.cleanup_ctx.append(database)
@@ -72,4 +75,5 @@ def create_app(settings: Settings) -> web.Application:
     audit.add_routes(app)
     health.add_routes(app)
     streams.add_routes(app)
+    monitoring.add_routes(app)
     return app

@@ -8,6 +8,7 @@ from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
+from web.metrics import Metrics
 from web.subscribers import Subscribers
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,4 @@ SERVICE = web.AppKey("service", FunkoService)
 TOKENS = web.AppKey("tokens", TokenVerifier)
 READER = web.AppKey("reader", LogReader)
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
+METRICS = web.AppKey("metrics", Metrics)

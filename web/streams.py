@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from infrastructure.envelopes import head
 from infrastructure.subscription import StreamFilter, Subscription
-from web.keys import POOL, READER, SETTINGS, SUBSCRIBERS
+from web.keys import METRICS, POOL, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
 from web.schemas import field_errors, single_values
@@ -89,6 +89,8 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
             pass
     finally:
         subscribers.discard(socket)
+        # 1006: the connection ended with no close frame either way.
+        request.app[METRICS].closes.labels(str(socket.close_code or 1006)).inc()
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
     return socket

@@ -63,6 +63,15 @@ class Subscribers:
         ] = {}
         self._send_timeout = send_timeout
         self._closing: set[asyncio.Task[None]] = set()
+        self._ended_frames = self._ended_switches = 0  # counts of subscriptions gone
+
+    def totals(self) -> tuple[int, int]:
+        """Frames sent and slow-consumer switches to the log, by every subscription so far."""
+        frames, switches = self._ended_frames, self._ended_switches
+        for subscription, _ in self._open.values():
+            frames += subscription.frames_sent
+            switches += subscription.switches_to_log
+        return frames, switches
 
     def __len__(self) -> int:
         return len(self._open)
@@ -76,7 +85,10 @@ class Subscribers:
         self._open[socket] = (subscription, transport)
 
     def discard(self, socket: web.WebSocketResponse) -> None:
-        self._open.pop(socket, None)
+        subscription, _ = self._open.pop(socket, (None, None))
+        if subscription is not None:
+            self._ended_frames += subscription.frames_sent
+            self._ended_switches += subscription.switches_to_log
 
     async def watch(self) -> None:
         """Close, with 4008, every subscriber whose frame has waited over the send timeout."""
