@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from infrastructure.verification import Finding, Verified
 
 T = TypeVar("T")
+# On SIGTERM, what is in flight gets this long to finish (requests have a 3 s deadline, so only
+# a stream can need more); aiohttp then cancels what is left and waits as long again. aiohttp's
+# 60 s would let one stalled NDJSON reader hold the exit up for two minutes.
+SHUTDOWN_TIMEOUT = 5.0
 Progress = Callable[[int, int], None]
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
@@ -56,6 +60,7 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop=uvloop.new_event_loop(),
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log=logging.getLogger("aiohttp.access"),
         access_log_class=AccessLog,
     )

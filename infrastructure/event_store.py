@@ -234,7 +234,9 @@ class EventStore:
             for command in batch:
                 command.positions = []  # a retried command starts afresh
                 funko_id = command.events[0].funko_id
-                if versions.get(funko_id, 0) != command.expected:
+                # A caller that gave up (its request's deadline passed, it was answered 503)
+                # must not have its command applied later, when the database answers again.
+                if command.future.cancelled() or versions.get(funko_id, 0) != command.expected:
                     continue
                 versions[funko_id] = command.expected + len(command.events)
                 for new in command.events:

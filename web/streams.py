@@ -4,11 +4,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from aiohttp import WSCloseCode, WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from aiohttp import ClientConnectionResetError, WSCloseCode, WSMsgType, web
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from infrastructure.envelopes import head
 from infrastructure.subscription import StreamFilter, Subscription
@@ -20,6 +28,8 @@ from web.subscribers import Subscribers, close, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
 TYPES = frozenset({"CREATE", "UPDATE", "DELETE"})
+# What _known_types accepts, for the OpenAPI document only.
+TYPES_LIST = r"^\s*(CREATE|UPDATE|DELETE)\s*(,\s*(CREATE|UPDATE|DELETE)\s*)*$"
 log = logging.getLogger(__name__)
 
 
@@ -29,7 +39,7 @@ class StreamParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     after: int | None = Field(None, ge=0, le=2**63 - 1)
     funko_id: UUID | None = Field(None, alias="funkoId")
-    types: str | None = None
+    types: Annotated[str, WithJsonSchema({"type": "string", "pattern": TYPES_LIST})] | None = None
 
     @field_validator("types")
     @classmethod
@@ -99,8 +109,10 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
 async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> None:
     try:
         await subscription.run()
-    except ConnectionError:
+    except ClientConnectionResetError:
         pass  # the client went away mid-frame (or was closed as stalled)
+    # Not any ConnectionError: the database refusing a connection is one too, and the client
+    # must then hear 1011, not wait on an open stream that no longer sends.
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         log.warning("a subscription stopped: %s", error)
         await close(socket, WSCloseCode.INTERNAL_ERROR, b"database unavailable; resume later")
