@@ -73,7 +73,10 @@ class TokenVerifier:
 
 def require(request: web.Request, verifier: TokenVerifier, *roles: str) -> Principal:
     """The caller, if it holds one of ``roles``: 401 without a valid token, 403 without the role."""
-    principal = verifier.principal(request.headers.get("Authorization"))
+    given = request.headers.getall("Authorization", [])
+    if len(given) > 1:  # which one counts would be a guess, and a proxy may guess otherwise
+        raise _unauthorized("Send one Authorization header.")
+    principal = verifier.principal(given[0] if given else None)
     if principal.role not in roles:
         raise Problem(403, "Forbidden", f"This needs the role {' or '.join(roles)}.")
     return principal

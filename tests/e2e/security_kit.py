@@ -1,0 +1,108 @@
+"""Who may call each route, and a well-formed call of it: the table the security tests share.
+
+Every route create_app registers must have a row here; the matrix fails for one that has not,
+so a new route states who may call it before it ships.
+"""
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientResponse
+
+from infrastructure.settings import Settings
+from tests.e2e.shop import SECRET, Client, funko_fields
+from web.app import create_app
+
+Route = tuple[str, str]  # (method, path pattern as registered)
+ANYONE: frozenset[str] = frozenset()
+ADMINS = frozenset({"admin"})
+AUDITORS = frozenset({"auditor", "admin"})
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Row:
+    """Which roles may call a route (none: anyone, whatever token), and what success is."""
+
+    roles: frozenset[str]
+    success: int
+    body: Callable[[], dict[str, Any]] | None = None
+    upgrade: bool = False  # a WebSocket handshake
+
+
+EXPECTED: dict[Route, Row] = {
+    ("POST", "/api/v1/funkos"): Row(ADMINS, 201, body=funko_fields),
+    ("PUT", "/api/v1/funkos/{id}"): Row(ADMINS, 200, body=funko_fields),
+    ("PATCH", "/api/v1/funkos/{id}"): Row(ADMINS, 200, body=lambda: {"stock": 3}),
+    ("DELETE", "/api/v1/funkos/{id}"): Row(ADMINS, 204),
+    ("GET", "/api/v1/funkos"): Row(ANYONE, 200),
+    ("GET", "/api/v1/funkos/{id}"): Row(ANYONE, 200),
+    ("GET", "/api/v1/categories"): Row(ANYONE, 200),
+    ("GET", "/api/v1/funkos/{id}/history"): Row(AUDITORS, 200),
+    ("GET", "/api/v1/funkos/{id}/history/{version}"): Row(AUDITORS, 200),
+    ("GET", "/api/v1/events"): Row(AUDITORS, 200),
+    ("GET", "/ws/v1/funkos"): Row(ANYONE, 101, upgrade=True),
+    ("HEAD", "/ws/v1/funkos"): Row(ANYONE, 400),  # HEAD is no upgrade
+    ("GET", "/health"): Row(ANYONE, 200),
+    ("GET", "/ready"): Row(ANYONE, 200),
+    ("GET", "/metrics"): Row(ANYONE, 200),
+    ("GET", "/api/openapi.json"): Row(ANYONE, 200),
+    ("GET", "/api/docs"): Row(ANYONE, 200),
+    ("GET", "/api/docs/{asset}"): Row(ANYONE, 200),
+    ("GET", "/"): Row(ANYONE, 200),
+}
+# What fills a pattern's {…}; {id} is always a Funko the test has just created.
+SAMPLES = {"version": "1", "asset": "swagger-ui.css"}
+
+
+def registered_routes() -> list[Route]:
+    """Every (method, pattern) create_app registers; the app is built, never started."""
+    app = create_app(Settings(database_url="postgresql://never-connected/", jwt_secret=SECRET))
+    routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
+    return sorted(routes, key=lambda route: (route[1], route[0]))
+
+
+def row_for(route: Route) -> Row:
+    """The route's row; a HEAD without one of its own answers as its GET."""
+    method, pattern = route
+    row = EXPECTED.get(route) or (EXPECTED.get(("GET", pattern)) if method == "HEAD" else None)
+    if row is None:
+        raise AssertionError(f"{method} {pattern} has no row in security_kit.EXPECTED")
+    return row
+
+
+def upgrade_headers() -> dict[str, str]:
+    """What a browser sends to open a WebSocket."""
+    return {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+    }
+
+
+async def call(
+    client: Client, route: Route, funko_id: str | None, headers: dict[str, str]
+) -> ClientResponse:
+    """A well-formed request of ``route`` (on Funko ``funko_id``) with ``headers`` added."""
+    method, pattern = route
+    row = row_for(route)
+    path = pattern.format(**SAMPLES, id=funko_id) if "{" in pattern else pattern
+    all_headers = {**(upgrade_headers() if row.upgrade else {}), **headers}
+    body = row.body() if row.body else None
+    return await client.request(method, path, json=body, headers=all_headers)
+
+
+def _segment(part: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+
+def unsigned_token(role: str = "admin") -> str:
+    """A token claiming ``alg: none``: anyone could have written it."""
+    claims = {"sub": "mallory", "role": role, "exp": int(time.time()) + 600}
+    return f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims)}."
