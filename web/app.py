@@ -13,8 +13,9 @@ from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.log_reader import LogReader
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
-from web import audit, funkos, health, monitoring, streams
+from web import audit, funkos, health, monitoring, openapi, streams
 from web.auth import TokenVerifier
+from web.deadline import deadline, lift_deadline
 from web.funkos import BODY_LIMIT
 from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
@@ -23,6 +24,13 @@ from web.request_ids import request_ids, send_request_id
 
 POOL_CLOSE_TIMEOUT = 5.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What one request's head may hold. aiohttp refuses more with a plain-text 400 before any
+# middleware runs; on the app, so every runner (run.py serve, the tests' servers) applies them.
+REQUEST_HEAD_LIMITS = {
+    "max_line_size": 8190,  # the target: a valid search, 2 × 200 emoji encoded, is ~5 KB
+    "max_field_size": 8190,  # one header, name and value
+    "max_headers": 64,
+}
 
 
 @web.middleware
@@ -63,9 +71,12 @@ async def event_store(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
-    middlewares = [request_ids, monitoring.time_commands, problems, same_origin]
-    app = web.Application(client_max_size=BODY_LIMIT, middlewares=middlewares)
+    middlewares = [request_ids, monitoring.time_commands, problems, deadline, same_origin]
+    app = web.Application(
+        client_max_size=BODY_LIMIT, middlewares=middlewares, handler_args=REQUEST_HEAD_LIMITS
+    )
     app.on_response_prepare.append(send_request_id)
+    app.on_response_prepare.append(lift_deadline)
     app[SETTINGS] = settings
     app[TOKENS] = TokenVerifier(settings.jwt_secret)
     app.cleanup_ctx.append(database)
@@ -76,4 +87,5 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     streams.add_routes(app)
     monitoring.add_routes(app)
+    openapi.add_routes(app)
     return app

@@ -34,7 +34,8 @@ def _params(request: web.Request) -> EventsParams:
 
 def _version(request: web.Request) -> int:
     raw = request.match_info["version"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) < 2**31:
+    # int() refuses over 4300 digits: a long one is out of range before it is a number.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) < 2**31:
         raise invalid({"version": "must be a whole number from 1"}, "The version is not valid.")
     return int(raw)
 

@@ -20,6 +20,7 @@ from web.schemas import (
 )
 
 BODY_LIMIT = 64 * 1024
+VERSION_DIGITS = 18  # a version is a bigint: more digits name no version
 JSON = "application/json"
 
 
@@ -44,7 +45,8 @@ def _if_match(request: web.Request) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    # Only ASCII digits are ours ("²" and "١" pass isdigit), and few enough for int().
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > VERSION_DIGITS:
         raise Problem(412, "Precondition failed", f"If-Match {raw!r} names no version.")
     return int(tag)
 

@@ -19,3 +19,4 @@ TOKENS = web.AppKey("tokens", TokenVerifier)
 READER = web.AppKey("reader", LogReader)
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
 METRICS = web.AppKey("metrics", Metrics)
+OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

@@ -1,4 +1,8 @@
-"""Request models: what a body or query may hold (types, names). Field rules live in the domain."""
+"""Request models: what a body or query may hold (types, names). Field rules live in the domain.
+
+The ``*_DOC`` annotations only describe those rules in the OpenAPI document (built from these
+models); they change no validation, so the domain's messages stay the ones sent.
+"""
 
 import json
 from collections.abc import Mapping
@@ -13,15 +17,21 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    WithJsonSchema,
 )
 
 from domain.ports import CatalogQuery
 from domain.rules import FIELDS, plain_text
 from web.problems import Problem, invalid
+from web.rule_schemas import CATEGORY_DOC, IMAGE_DOC, NAME_DOC, PRICE_DOC, STOCK_DOC
 
 Price = Annotated[Decimal, Field(strict=True)] | StrictInt
 # Query bounds: prices have at most 2 decimals, so bounds do too (and stay encodable).
-PriceBound = Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=2, allow_inf_nan=False)]
+PriceBound = Annotated[
+    Decimal,
+    Field(ge=0, le=10**9, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 10**9, "multipleOf": 0.01}),
+]
 SearchText = Annotated[str, Field(max_length=200), AfterValidator(plain_text)]
 
 
@@ -29,22 +39,31 @@ class FunkoBody(BaseModel):
     """A whole Funko, for POST and PUT."""
 
     model_config = ConfigDict(extra="forbid")
-    name: StrictStr
-    price: Price
-    stock: StrictInt
-    image: StrictStr | None = None
-    category: StrictStr
+    name: Annotated[StrictStr, NAME_DOC]
+    price: Annotated[Price, PRICE_DOC]
+    stock: Annotated[StrictInt, STOCK_DOC]
+    image: Annotated[StrictStr, IMAGE_DOC] | None = None
+    category: Annotated[StrictStr, CATEGORY_DOC]
+
+
+def _patch_document(schema: dict[str, Any]) -> None:
+    """In the document, a patch names a field at least, and a field left out keeps its value
+    (so none has a default)."""
+    schema["minProperties"] = 1
+    for field in schema["properties"].values():
+        field.pop("default", None)
 
 
 class FunkoPatch(BaseModel):
     """Some fields of a Funko, for PATCH; a field left out stays as it is."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: StrictStr | None = None
-    price: Price | None = None
-    stock: StrictInt | None = None
-    image: StrictStr | None = None
-    category: StrictStr | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_document)
+    # null is no name, price, stock or category (the rules refuse it): the document says so.
+    name: Annotated[StrictStr | None, NAME_DOC] = None
+    price: Annotated[Price | None, PRICE_DOC] = None
+    stock: Annotated[StrictInt | None, STOCK_DOC] = None
+    image: Annotated[StrictStr, IMAGE_DOC] | None = None
+    category: Annotated[StrictStr | None, CATEGORY_DOC] = None
 
 
 class SearchParams(BaseModel):

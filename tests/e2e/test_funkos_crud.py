@@ -145,6 +145,14 @@ async def test_stale_if_match_is_refused_and_changes_nothing(client: Client, met
     assert before["version"] == 2
 
 
+@pytest.mark.parametrize("tag", ['"²"', '"١"', '"' + "9" * 5000 + '"', '"v1"'])
+async def test_an_if_match_that_names_no_version_is_refused(client: Client, tag: str) -> None:
+    funko = await create(client)
+    path = f"{FUNKOS}/{funko['id']}"
+    await problem(await send(client, "PATCH", path, {"stock": 3}, {"If-Match": tag}), 412)
+    assert await fetch(client, funko["id"]) == funko
+
+
 async def test_deleted_funko_is_gone(client: Client) -> None:
     funko = await create(client)
     path = f"{FUNKOS}/{funko['id']}"

@@ -1,0 +1,162 @@
+"""What responses hold, as pydantic models used only to write the OpenAPI document.
+
+Handlers emit their JSON directly (often spliced from documents PostgreSQL stores), so these
+models validate nothing at run time; the tests check real responses against their schemas.
+"""
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic.alias_generators import to_camel
+from typing_extensions import TypedDict
+
+from domain.rules import CATEGORY_MAX, IMAGE_MAX, NAME_MAX, STOCK_MAX
+
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$",
+        json_schema_extra={"format": "date-time"},
+        description="RFC 3339, UTC, with microseconds.",
+    ),
+]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+Price = Annotated[float, Field(ge=0, le=1_000_000, description="At most 2 decimals.")]
+Stock = Annotated[int, Field(ge=0, le=STOCK_MAX)]
+Image = Annotated[str, Field(max_length=IMAGE_MAX)] | None
+Category = Annotated[str, Field(min_length=1, max_length=CATEGORY_MAX)]
+Position = Annotated[int, Field(ge=0, description="A place in the global event log.")]
+Version = Annotated[int, Field(ge=1)]
+
+
+class Shape(BaseModel):
+    """A JSON object with camelCase keys and no keys beyond those named."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+
+class Funko(Shape):
+    """A Funko as the catalog shows it."""
+
+    id: UUID
+    name: Name
+    price: Price
+    stock: Stock
+    image: Image
+    category: Category = Field(description="Stored upper-case.")
+    version: Version
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class FunkoPage(Shape):
+    """One page of a search."""
+
+    content: list[Funko]
+    page_number: int = Field(ge=0)
+    page_size: int = Field(ge=1, le=100)
+    total_elements: int = Field(ge=0)
+    total_pages: int = Field(ge=0)
+    first: bool
+    last: bool
+
+
+class CategoryCount(Shape):
+    """A category with at least one live Funko, and how many it has."""
+
+    name: Category
+    count: int = Field(ge=1)
+
+
+class Categories(RootModel[list[CategoryCount]]):
+    """Every category with a live Funko, sorted by name."""
+
+
+class FunkoChanges(TypedDict, total=False):
+    """The fields an event set: all of them for CREATE, none for DELETE."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    name: Name
+    price: Price
+    stock: Stock
+    image: Image
+    category: Category
+
+
+class Envelope(Shape):
+    """One event of the log, as WebSocket subscribers get it."""
+
+    entity: Literal["FUNKOS"]
+    type: Literal["CREATE", "UPDATE", "DELETE"]
+    position: int = Field(ge=1, description="Strictly increasing in commit order.")
+    funko_id: UUID
+    version: Version
+    data: Funko = Field(description="The Funko as it stood after the event.")
+    changes: FunkoChanges
+    created_at: Timestamp
+
+
+class AuditedEnvelope(Envelope):
+    """An event as auditors see it: also who caused it."""
+
+    actor: str = Field(description="The sub of the token that made the change.")
+
+
+class History(Shape):
+    """Every event of one Funko, oldest first."""
+
+    funko_id: UUID
+    events: list[AuditedEnvelope] = Field(min_length=1)
+
+
+class EventsPage(Shape):
+    """A page of the log: ``next`` is the ``after`` of the following page."""
+
+    events: list[AuditedEnvelope]
+    next: Position
+    head: Position = Field(description="The newest position when the page was read.")
+
+
+class CaughtUp(Shape):
+    """Sent once per WebSocket: every event up to ``position`` has been sent."""
+
+    type: Literal["CAUGHT_UP"]
+    position: Position
+
+
+class ProblemDetails(Shape):
+    """An error (RFC 9457); ``errors`` names the fields at fault, for validation only."""
+
+    type: str
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
+class Liveness(Shape):
+    """The process runs."""
+
+    status: Literal["UP"]
+
+
+class Readiness(Shape):
+    """The database answers."""
+
+    status: Literal["READY"]
+
+
+RESPONSES: tuple[type[BaseModel], ...] = (
+    Funko,
+    FunkoPage,
+    Categories,
+    Envelope,
+    AuditedEnvelope,
+    History,
+    EventsPage,
+    CaughtUp,
+    ProblemDetails,
+    Liveness,
+    Readiness,
+)

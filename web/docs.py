@@ -1,0 +1,45 @@
+"""GET /api/docs: Swagger UI over /api/openapi.json, served from the swagger-ui-py package.
+
+Only the package's static files are used (its handlers would bring Jinja templates along),
+and only those our page loads, so a browser needs nothing beyond this server.
+"""
+
+from importlib.util import find_spec
+from pathlib import Path
+
+from aiohttp import web
+
+PAGE = Path(__file__).with_name("static") / "api-docs.html"
+# Content types set here rather than guessed: mimetypes says application/javascript on 3.11.
+ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+CACHE = "public, max-age=86400"
+
+
+def swagger_ui_static() -> Path:
+    """The folder of Swagger UI's files inside the installed package (found, not imported)."""
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed (see requirements.txt)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+async def api_docs(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+async def api_docs_asset(request: web.Request) -> web.FileResponse:
+    name = request.match_info["asset"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound()
+    headers = {"Content-Type": ASSETS[name], "Cache-Control": CACHE}
+    return web.FileResponse(swagger_ui_static() / name, headers=headers)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/docs", api_docs)
+    app.router.add_get("/api/docs/{asset}", api_docs_asset)

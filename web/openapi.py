@@ -1,0 +1,75 @@
+"""GET /api/openapi.json: the OpenAPI 3.1 document of the routes an app has, and its page.
+
+The document is written once per app, when it starts (every route is registered by then),
+from the request models that validate requests and the response models of ``web.contract``.
+"""
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from pydantic.json_schema import models_json_schema
+
+from infrastructure.json_codec import dumpb
+from web import docs
+from web.contract import RESPONSES
+from web.keys import OPENAPI
+from web.openapi_objects import JSON
+from web.operations import operations
+from web.schemas import FunkoBody, FunkoPatch
+
+log = logging.getLogger(__name__)
+INFO = {
+    "title": "Funko catalog",
+    "version": "0.1.0",
+    "description": "An event-sourced catalog of Funko figures: REST, auditor views of the "
+    "event log, and a WebSocket of changes. Errors are application/problem+json.",
+}
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "HS256 JWT with claims sub, role (admin or auditor) and exp.",
+}
+
+
+def routes_of(app: web.Application) -> list[tuple[str, str]]:
+    """(method, path template) of every route, less the HEADs aiohttp adds beside GETs."""
+    return sorted(
+        {
+            (route.method, route.resource.canonical)
+            for route in app.router.routes()
+            if route.resource is not None and route.method != "HEAD"
+        }
+    )
+
+
+def components() -> dict[str, Any]:
+    models = [(model, "validation") for model in (FunkoBody, FunkoPatch, *RESPONSES)]
+    _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
+    return {"schemas": schemas["$defs"], "securitySchemes": {"bearerAuth": BEARER}}
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    """The document of ``app``'s routes; a route with no operation written is left out (logged)."""
+    written, paths = operations(), dict[str, dict[str, Any]]()
+    for method, path in routes_of(app):
+        if (method, path) not in written:
+            log.warning("%s %s is not in the OpenAPI document", method, path)
+            continue
+        paths.setdefault(path, {})[method.lower()] = written[(method, path)]
+    return {"openapi": "3.1.0", "info": INFO, "paths": paths, "components": components()}
+
+
+async def write_document(app: web.Application) -> None:
+    app[OPENAPI] = dumpb(document(app))
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type=JSON)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.json", openapi_json)
+    docs.add_routes(app)
+    app.on_startup.append(write_document)

@@ -1,0 +1,115 @@
+"""The pieces operations are made of in the OpenAPI document: parameters, bodies, responses.
+
+Query parameters are read off the models that validate query strings, so the document
+cannot drift from what the server accepts.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+Json = dict[str, Any]
+JSON, PROBLEM, NDJSON = "application/json", "application/problem+json", "application/x-ndjson"
+PUBLIC: list[Json] = []
+ADMIN: list[Json] = [{"bearerAuth": ["admin"]}]
+AUDITORS: list[Json] = [{"bearerAuth": ["auditor"]}, {"bearerAuth": ["admin"]}]
+PROBLEMS = {
+    400: "The request breaks the rules (fields, types, unknown fields, JSON, query, id).",
+    401: "No bearer token, or one that is malformed, badly signed or expired.",
+    403: "The token lacks the role, or the Origin header is not allowed.",
+    404: "No such Funko, version or resource (a deleted Funko is not found).",
+    412: "If-Match names another version than the current one: nothing changed.",
+    413: "The body is over 64 KiB.",
+    503: "The database is not answering, or concurrent writes kept winning: retry.",
+}
+PROBLEM_HEADERS: dict[int, Json] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    412: {"ETag": {"description": "The current version.", "schema": {"type": "string"}}},
+    503: {"Retry-After": {"schema": {"type": "string"}}},
+}
+ETAG = {"ETag": {"description": 'The version, quoted: "3".', "schema": {"type": "string"}}}
+
+
+def ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def content(media_type: str, schema: Json, description: str, headers: Json | None = None) -> Json:
+    response = {"description": description, "content": {media_type: {"schema": schema}}}
+    return response | ({"headers": headers} if headers else {})
+
+
+def problems(*statuses: int) -> dict[str, Json]:
+    """The responses for error ``statuses``: problem+json, with the headers each one sends."""
+    return {
+        str(s): content(PROBLEM, ref("ProblemDetails"), PROBLEMS[s], PROBLEM_HEADERS.get(s))
+        for s in statuses
+    }
+
+
+def query(model: type[BaseModel], **descriptions: str) -> list[Json]:
+    """One query parameter per field of ``model`` (by alias), with its schema minus null."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, given in schema["properties"].items():
+        field = {k: v for k, v in given.items() if k != "title" and (k, v) != ("default", None)}
+        branches = [b for b in field.pop("anyOf", ()) if b != {"type": "null"}]
+        if len(branches) == 1:
+            field = branches[0] | field
+        elif branches:
+            field["anyOf"] = branches
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if name in descriptions:
+            parameter["description"] = descriptions[name]
+        parameters.append(parameter)
+    return parameters
+
+
+def path(name: str, schema: Json, description: str) -> Json:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def header(name: str, description: str, schema: Json | None = None) -> Json:
+    return {
+        "name": name,
+        "in": "header",
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
+
+
+FUNKO_ID = path("id", {"type": "string", "format": "uuid"}, "The Funko's id.")
+VERSION = path("version", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "A version.")
+# An ETag is a version in quotes; a tag of another form names no version (If-Match: 412).
+ETAG_VALUE = {"type": "string", "pattern": '^(W/)?"[0-9]{1,18}"$'}
+IF_MATCH = header(
+    "If-Match",
+    'Apply only to this version ("*": any). Stale: 412.',
+    {"anyOf": [ETAG_VALUE, {"const": "*"}]},
+)
+IF_NONE_MATCH = header("If-None-Match", "The ETag already held: 304 if still current.", ETAG_VALUE)
+ACCEPT = header(
+    "Accept",
+    f"{NDJSON} streams every event after `after` (up to the head at the start), one a line.",
+    {"type": "string", "enum": [JSON, NDJSON]},
+)
+
+
+def body(model: str) -> Json:
+    return {"required": True, "content": {JSON: {"schema": ref(model)}}}
+
+
+def operation(op_id: str, tag: str, summary: str, security: list[Json], **parts: Any) -> Json:
+    """An operation object; ``security`` names the roles (empty: anyone, no token needed)."""
+    return {"operationId": op_id, "tags": [tag], "summary": summary, "security": security} | parts
+
+
+def funko_ok(description: str, status: str = "200", headers: Json | None = None) -> dict[str, Json]:
+    return {status: content(JSON, ref("Funko"), description, ETAG | (headers or {}))}

@@ -1,0 +1,214 @@
+"""Every operation the service offers, as OpenAPI 3.1 operation objects, keyed by route.
+
+The statuses are those API.md names for each route; 5xx other than 503 is never documented,
+since the contract says it never happens.
+"""
+
+from web.audit import EventsParams
+from web.docs import ASSETS
+from web.openapi_objects import (
+    ACCEPT,
+    ADMIN,
+    AUDITORS,
+    FUNKO_ID,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    JSON,
+    NDJSON,
+    PUBLIC,
+    VERSION,
+    Json,
+    body,
+    content,
+    funko_ok,
+    operation,
+    path,
+    problems,
+    query,
+    ref,
+)
+from web.schemas import SearchParams
+from web.streams import StreamParams
+
+TEXT = {"type": "string"}
+WRITE_PROBLEMS = (400, 401, 403, 404, 412, 413, 503)
+
+
+def operations() -> dict[tuple[str, str], Json]:
+    """Each operation by (method, path template); routes not registered are left out later."""
+    return {
+        ("POST", "/api/v1/funkos"): operation(
+            "createFunko",
+            "funkos",
+            "Add a Funko (role admin).",
+            ADMIN,
+            requestBody=body("FunkoBody"),
+            responses=funko_ok("Created.", "201", {"Location": {"schema": TEXT}})
+            | problems(400, 401, 403, 413, 503),
+        ),
+        ("GET", "/api/v1/funkos"): operation(
+            "searchFunkos",
+            "funkos",
+            "Search the catalog, a page at a time.",
+            PUBLIC,
+            parameters=query(
+                SearchParams,
+                name="A case-insensitive substring of the name.",
+                category="A case-insensitive substring of the category.",
+                minPrice="Inclusive.",
+                maxPrice="Inclusive.",
+                minStock="Inclusive.",
+            ),
+            responses={"200": content(JSON, ref("FunkoPage"), "A page.")} | problems(400, 503),
+        ),
+        ("GET", "/api/v1/funkos/{id}"): operation(
+            "getFunko",
+            "funkos",
+            "A live Funko.",
+            PUBLIC,
+            parameters=[FUNKO_ID, IF_NONE_MATCH],
+            responses=funko_ok("The Funko.")
+            | {"304": {"description": "Not modified.", "headers": {"ETag": {"schema": TEXT}}}}
+            | problems(400, 404, 503),
+        ),
+        ("PUT", "/api/v1/funkos/{id}"): operation(
+            "replaceFunko",
+            "funkos",
+            "Set every field of a Funko (role admin).",
+            ADMIN,
+            parameters=[FUNKO_ID, IF_MATCH],
+            requestBody=body("FunkoBody"),
+            responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
+        ),
+        ("PATCH", "/api/v1/funkos/{id}"): operation(
+            "amendFunko",
+            "funkos",
+            "Set some fields of a Funko (role admin).",
+            ADMIN,
+            parameters=[FUNKO_ID, IF_MATCH],
+            requestBody=body("FunkoPatch"),
+            responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
+        ),
+        ("DELETE", "/api/v1/funkos/{id}"): operation(
+            "deleteFunko",
+            "funkos",
+            "Withdraw a Funko; its history stays (role admin).",
+            ADMIN,
+            parameters=[FUNKO_ID, IF_MATCH],
+            responses={"204": {"description": "Deleted."}} | problems(400, 401, 403, 404, 412, 503),
+        ),
+        ("GET", "/api/v1/categories"): operation(
+            "listCategories",
+            "funkos",
+            "Categories with at least one live Funko.",
+            PUBLIC,
+            responses={"200": content(JSON, ref("Categories"), "Sorted by name.")} | problems(503),
+        ),
+        ("GET", "/api/v1/funkos/{id}/history"): operation(
+            "funkoHistory",
+            "audit",
+            "Every event of a Funko, deleted ones too.",
+            AUDITORS,
+            parameters=[FUNKO_ID],
+            responses={"200": content(JSON, ref("History"), "Oldest first.")}
+            | problems(400, 401, 403, 404, 503),
+        ),
+        ("GET", "/api/v1/funkos/{id}/history/{version}"): operation(
+            "funkoAtVersion",
+            "audit",
+            "A Funko as it stood at a version.",
+            AUDITORS,
+            parameters=[FUNKO_ID, VERSION],
+            responses=funko_ok("The Funko then.") | problems(400, 401, 403, 404, 503),
+        ),
+        ("GET", "/api/v1/events"): operation(
+            "logEvents",
+            "audit",
+            "The event log by position: a page, or all of it as NDJSON.",
+            AUDITORS,
+            parameters=[*query(EventsParams, after="Events after this position."), ACCEPT],
+            responses={
+                "200": {
+                    "description": f"A page; with Accept: {NDJSON}, one envelope a line.",
+                    "headers": {"X-Log-Head": {"description": "NDJSON only.", "schema": TEXT}},
+                    "content": {
+                        JSON: {"schema": ref("EventsPage")},
+                        NDJSON: {"schema": ref("AuditedEnvelope")},
+                    },
+                }
+            }
+            | problems(400, 401, 403, 503),
+        ),
+        ("GET", "/ws/v1/funkos"): operation(
+            "streamFunkos",
+            "stream",
+            "Every Funko event as it commits (a WebSocket).",
+            PUBLIC,
+            description="Text frames: each an `Envelope`, and once a `CaughtUp`. "
+            "Without `after`, live events only; `CaughtUp` comes first.",
+            parameters=query(
+                StreamParams,
+                after="Replay every event after this position first (at most the newest).",
+                funkoId="Only this Funko's events.",
+                types="Only these types, comma-separated.",
+            ),
+            responses={"101": {"description": "Switching Protocols: a WebSocket."}}
+            | problems(400, 403, 503),
+        ),
+        ("GET", "/health"): operation(
+            "health",
+            "operations",
+            "Liveness: 200 while the process runs.",
+            PUBLIC,
+            responses={"200": content(JSON, ref("Liveness"), "Up.")},
+        ),
+        ("GET", "/ready"): operation(
+            "ready",
+            "operations",
+            "Readiness: 200 when the database answers.",
+            PUBLIC,
+            responses={"200": content(JSON, ref("Readiness"), "Ready.")} | problems(503),
+        ),
+        ("GET", "/metrics"): operation(
+            "metrics",
+            "operations",
+            "Prometheus metrics of this process.",
+            PUBLIC,
+            responses={"200": content("text/plain", TEXT, "Prometheus text format 0.0.4.")},
+        ),
+        ("GET", "/api/openapi.json"): operation(
+            "openapi",
+            "docs",
+            "This document.",
+            PUBLIC,
+            responses={"200": content(JSON, {"type": "object"}, "OpenAPI 3.1.")},
+        ),
+        ("GET", "/api/docs"): operation(
+            "apiDocs",
+            "docs",
+            "This document, browsable (Swagger UI).",
+            PUBLIC,
+            responses={"200": content("text/html", TEXT, "A page.")},
+        ),
+        ("GET", "/api/docs/{asset}"): operation(
+            "apiDocsAsset",
+            "docs",
+            "A file the browsable page loads.",
+            PUBLIC,
+            parameters=[path("asset", {"type": "string", "enum": list(ASSETS)}, "A file name.")],
+            responses={
+                "200": {
+                    "description": "The file.",
+                    "content": {media_type: {} for media_type in sorted(set(ASSETS.values()))},
+                }
+            }
+            | problems(404),
+        ),
+        ("GET", "/"): operation(
+            "dashboard",
+            "operations",
+            "The live dashboard page.",
+            PUBLIC,
+            responses={"200": content("text/html", TEXT, "A page.")},
+        ),
+    }
