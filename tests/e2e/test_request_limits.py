@@ -8,7 +8,6 @@ aiohttp refuses an oversized head itself, before any middleware: a plain-text 40
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 
 from tests.e2e.conftest import StartServer
 from tests.e2e.shop import ADMIN, FUNKOS, SECRET, decode
+from tests.faults.private_postgres import free_port
 from web.funkos import BODY_LIMIT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,12 +66,6 @@ async def hung_up(reader: asyncio.StreamReader) -> bool:
             return not await reader.read()
     except TimeoutError:
         return False
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_health(port: int, process: "subprocess.Popen[bytes]", log: Path) -> None:
