@@ -13,7 +13,7 @@ from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.log_reader import LogReader
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
-from web import audit, funkos, health, monitoring, openapi, streams
+from web import audit, dashboard, funkos, health, monitoring, openapi, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline
 from web.funkos import BODY_LIMIT
@@ -88,4 +88,5 @@ def create_app(settings: Settings) -> web.Application:
     streams.add_routes(app)
     monitoring.add_routes(app)
     openapi.add_routes(app)
+    dashboard.add_routes(app)
     return app

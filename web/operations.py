@@ -5,6 +5,7 @@ since the contract says it never happens.
 """
 
 from web.audit import EventsParams
+from web.dashboard import FILES
 from web.docs import ASSETS
 from web.openapi_objects import (
     ACCEPT,
@@ -210,5 +211,19 @@ def operations() -> dict[tuple[str, str], Json]:
             "The live dashboard page.",
             PUBLIC,
             responses={"200": content("text/html", TEXT, "A page.")},
+        ),
+        ("GET", "/static/{file}"): operation(
+            "dashboardFile",
+            "operations",
+            "A stylesheet or JavaScript module the dashboard page loads.",
+            PUBLIC,
+            parameters=[path("file", {"type": "string", "enum": list(FILES)}, "A file name.")],
+            responses={
+                "200": {
+                    "description": "The file.",
+                    "content": {media_type: {} for media_type in sorted(set(FILES.values()))},
+                }
+            }
+            | problems(404),
         ),
     }

@@ -55,9 +55,10 @@ EXPECTED: dict[Route, Row] = {
     ("GET", "/api/docs"): Row(ANYONE, 200),
     ("GET", "/api/docs/{asset}"): Row(ANYONE, 200),
     ("GET", "/"): Row(ANYONE, 200),
+    ("GET", "/static/{file}"): Row(ANYONE, 200),
 }
 # What fills a pattern's {…}; {id} is always a Funko the test has just created.
-SAMPLES = {"version": "1", "asset": "swagger-ui.css"}
+SAMPLES = {"version": "1", "asset": "swagger-ui.css", "file": "dashboard.js"}
 
 
 def registered_routes() -> list[Route]:

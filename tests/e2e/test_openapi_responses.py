@@ -102,13 +102,15 @@ async def test_auditor_responses_fit_the_document(client: Client) -> None:
 async def test_operations_and_docs_responses_fit_the_document(client: Client) -> None:
     document = await fetch_document(client)
 
-    for path in ("/health", "/ready", "/api/openapi.json", "/api/docs"):
+    for path in ("/health", "/ready", "/api/openapi.json", "/api/docs", "/"):
         await checked(client, document, "GET", path, path, 200)
     if "/metrics" in document["paths"]:
         await checked(client, document, "GET", "/metrics", "/metrics", 200)
     asset = "/api/docs/{asset}"
     await checked(client, document, "GET", asset, "/api/docs/swagger-ui.css", 200)
     await checked(client, document, "GET", asset, "/api/docs/nothing.js", 404)
+    await checked(client, document, "GET", "/static/{file}", "/static/dashboard.js", 200)
+    await checked(client, document, "GET", "/static/{file}", "/static/nothing.js", 404)
 
 
 async def test_stream_frames_and_refusals_fit_the_document(client: Client) -> None:

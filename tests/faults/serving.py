@@ -63,9 +63,12 @@ async def _healthy(session: aiohttp.ClientSession, server: ServerProcess) -> boo
         return False
 
 
-async def start_server(database_url: str, log: Path, **env: str) -> ServerProcess:
-    """``run.py serve`` on a free port against ``database_url``, once /health answers."""
-    port = free_port()
+async def start_server(
+    database_url: str, log: Path, port: int | None = None, **env: str
+) -> ServerProcess:
+    """``run.py serve`` on ``port`` (by default a free one) against ``database_url``, once
+    /health answers."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
