@@ -191,19 +191,8 @@ def operations() -> dict[tuple[str, str], Json]:
             PUBLIC,
             responses={"200": content("text/html", TEXT, "A page.")},
         ),
-        ("GET", "/api/docs/{asset}"): operation(
-            "apiDocsAsset",
-            "docs",
-            "A file the browsable page loads.",
-            PUBLIC,
-            parameters=[path("asset", {"type": "string", "enum": list(ASSETS)}, "A file name.")],
-            responses={
-                "200": {
-                    "description": "The file.",
-                    "content": {media_type: {} for media_type in sorted(set(ASSETS.values()))},
-                }
-            }
-            | problems(404),
+        ("GET", "/api/docs/{asset}"): file_operation(
+            "apiDocsAsset", "docs", "A file the browsable page loads.", "asset", ASSETS
         ),
         ("GET", "/"): operation(
             "dashboard",
@@ -212,18 +201,31 @@ def operations() -> dict[tuple[str, str], Json]:
             PUBLIC,
             responses={"200": content("text/html", TEXT, "A page.")},
         ),
-        ("GET", "/static/{file}"): operation(
+        ("GET", "/static/{file}"): file_operation(
             "dashboardFile",
             "operations",
             "A stylesheet or JavaScript module the dashboard page loads.",
-            PUBLIC,
-            parameters=[path("file", {"type": "string", "enum": list(FILES)}, "A file name.")],
-            responses={
-                "200": {
-                    "description": "The file.",
-                    "content": {media_type: {} for media_type in sorted(set(FILES.values()))},
-                }
-            }
-            | problems(404),
+            "file",
+            FILES,
         ),
     }
+
+
+def file_operation(
+    operation_id: str, tag: str, summary: str, parameter: str, files: dict[str, str]
+) -> Json:
+    """GET of one of the fixed ``files`` (name to media type), named by ``parameter``."""
+    return operation(
+        operation_id,
+        tag,
+        summary,
+        PUBLIC,
+        parameters=[path(parameter, {"type": "string", "enum": list(files)}, "A file name.")],
+        responses={
+            "200": {
+                "description": "The file.",
+                "content": {media_type: {} for media_type in sorted(set(files.values()))},
+            }
+        }
+        | problems(404),
+    )
