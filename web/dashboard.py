@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from web.listed_files import listed_files
+
 STATIC = Path(__file__).with_name("static")
 PAGE = STATIC / "dashboard.html"
 # The files the page loads, and only those (web/static/ holds other pages' files too).
@@ -38,14 +40,6 @@ async def dashboard(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE, headers=headers)
 
 
-async def dashboard_file(request: web.Request) -> web.FileResponse:
-    name = request.match_info["file"]
-    if name not in FILES:
-        raise web.HTTPNotFound()
-    headers = {"Content-Type": FILES[name], "Cache-Control": CACHE}
-    return web.FileResponse(STATIC / name, headers=headers)
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", dashboard)
-    app.router.add_get("/static/{file}", dashboard_file)
+    app.router.add_get("/static/{file}", listed_files(STATIC, FILES, "file", CACHE))

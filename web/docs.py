@@ -9,8 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from web.listed_files import listed_files
+
 PAGE = Path(__file__).with_name("static") / "api-docs.html"
-# Content types set here rather than guessed: mimetypes says application/javascript on 3.11.
 ASSETS = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
@@ -32,14 +33,7 @@ async def api_docs(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-async def api_docs_asset(request: web.Request) -> web.FileResponse:
-    name = request.match_info["asset"]
-    if name not in ASSETS:
-        raise web.HTTPNotFound()
-    headers = {"Content-Type": ASSETS[name], "Cache-Control": CACHE}
-    return web.FileResponse(swagger_ui_static() / name, headers=headers)
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/docs", api_docs)
-    app.router.add_get("/api/docs/{asset}", api_docs_asset)
+    assets = listed_files(swagger_ui_static(), ASSETS, "asset", CACHE)
+    app.router.add_get("/api/docs/{asset}", assets)
