@@ -11,7 +11,14 @@ from playwright.async_api import BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.shop import FUNKOS, decode, funko_fields
 from tests.faults.private_postgres import steady_port
-from tests.faults.serving import ADMIN, AUDITOR, ServerProcess, ask, start_server
+from tests.faults.serving import (
+    ADMIN,
+    ServerProcess,
+    ask,
+    events_after,
+    events_page,
+    start_server,
+)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 DESKTOP = ViewportSize(width=1280, height=900)
@@ -78,24 +85,12 @@ class Api:
 
     async def head(self) -> int:
         """The log's newest position."""
-        head: int = (await self._page(0, 1))["head"]
+        head: int = (await events_page(self.session, 0, 1))["head"]
         return head
 
     async def log_after(self, position: int) -> list[Event]:
         """Every event after ``position``, as an auditor reads them."""
-        events: list[Event] = []
-        while True:
-            page = await self._page(position, 1000)
-            events += page["events"]
-            if page["next"] >= page["head"]:
-                return events
-            position = page["next"]
-
-    async def _page(self, after: int, limit: int) -> Any:
-        params = {"after": after, "limit": limit}
-        answer = await ask(self.session, "GET", "/api/v1/events", params=params, headers=AUDITOR)
-        assert answer.status == 200, answer
-        return decode(answer.text)
+        return await events_after(self.session, position)
 
 
 async def open_dashboard(context: BrowserContext, base: str) -> Page:

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.e2e.shop import decode
 from tests.faults.private_postgres import free_port
 from web.auth import issue_token
 
@@ -118,3 +119,22 @@ async def ask(
     except (aiohttp.ClientError, TimeoutError) as error:
         elapsed = time.monotonic() - started
         raise AssertionError(f"{method} {path}: no answer in {elapsed:.1f} s ({error!r})") from None
+
+
+async def events_page(session: aiohttp.ClientSession, after: int, limit: int) -> Any:
+    """One page of GET /api/v1/events, as an auditor reads it (prices as exact decimals)."""
+    params = {"after": after, "limit": limit}
+    answer = await ask(session, "GET", "/api/v1/events", params=params, headers=AUDITOR)
+    assert answer.status == 200, answer
+    return decode(answer.text)
+
+
+async def events_after(session: aiohttp.ClientSession, after: int) -> list[dict[str, Any]]:
+    """Every event after ``after``, page by page."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = await events_page(session, after, 1000)
+        events += page["events"]
+        if page["next"] >= page["head"]:
+            return events
+        after = page["next"]

@@ -11,7 +11,7 @@ import aiohttp
 
 from tests.e2e.shop import FUNKOS, decode, funko_fields
 from tests.faults.conftest import StartServer
-from tests.faults.serving import ADMIN, AUDITOR, ask
+from tests.faults.serving import ADMIN, AUDITOR, ask, events_after
 from tests.integration.command_line import run_cli
 from tests.waiting import eventually
 
@@ -55,21 +55,6 @@ class Writer:
         return funko
 
 
-async def whole_log(session: aiohttp.ClientSession) -> list[dict[str, Any]]:
-    """Every event, as an auditor pages through GET /events."""
-    events: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = await ask(session, "GET", "/api/v1/events", params={"after": after, "limit": 1000},
-                         headers=AUDITOR)
-        assert page.status == 200, page
-        document = decode(page.text)
-        events += document["events"]
-        if document["next"] >= document["head"]:
-            return events
-        after = document["next"]
-
-
 async def test_a_server_killed_mid_write_keeps_every_acknowledged_write_and_no_half_command(
     fresh_database: str, servers: StartServer
 ) -> None:
@@ -93,7 +78,7 @@ async def test_a_server_killed_mid_write_keeps_every_acknowledged_write_and_no_h
 
     restarted = await servers(fresh_database)
     async with aiohttp.ClientSession(base_url=restarted.base) as session:
-        log = await whole_log(session)
+        log = await events_after(session, 0)
         positions = [e["position"] for e in log]
         assert positions == sorted(set(positions))
         logged = {(e["funkoId"], e["version"]): e for e in log}
