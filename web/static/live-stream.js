@@ -7,6 +7,14 @@
 const FIRST_DELAY = 250; // ms before the first retry, doubled for each one after, up to
 const LONGEST_DELAY = 5000;
 
+/** The change stream's address on this server: events after `after`, or live only if null. */
+export function streamUrl(after) {
+  const url = new URL("/ws/v1/funkos", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  if (after !== null) url.searchParams.set("after", after);
+  return url;
+}
+
 export class LiveStream {
   /** `position`: the last event already shown, or null to start with live events only.
    * `on`: onEvent(envelope), onCaughtUp(position), onState(state), onReset(stale, head). */
@@ -25,10 +33,7 @@ export class LiveStream {
     this.on.onState(this.retries === 0 ? "connecting" : "reconnecting");
     // After a refused handshake, ask for live events only: their CAUGHT_UP names the log's head.
     const probing = this.refused && this.position !== null;
-    const url = new URL("/ws/v1/funkos", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    if (this.position !== null && !probing) url.searchParams.set("after", this.position);
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(streamUrl(probing ? null : this.position));
     let opened = false;
     socket.onopen = () => { opened = true; };
     socket.onmessage = (message) => this.#receive(JSON.parse(message.data), socket, probing);

@@ -1,6 +1,7 @@
 // Replay: the log from a chosen position on, oldest first, on a WebSocket of its own.
 
 import { entryOf, eventRow } from "./feed.js";
+import { streamUrl } from "./live-stream.js";
 
 const LIMIT = 200; // events shown before "Show more" is offered
 
@@ -30,10 +31,7 @@ export class Replay {
       this.summary.textContent = `Nothing from #${from} yet: the newest event is #${newest}.`;
       return;
     }
-    const url = new URL("/ws/v1/funkos", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("after", from - 1);
-    const socket = (this.socket = new WebSocket(url));
+    const socket = (this.socket = new WebSocket(streamUrl(from - 1)));
     let shown = 0;
     this.summary.textContent = `Replaying from #${from}…`;
     socket.onmessage = (message) => {
