@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+import uvloop
 
 from domain.services import FunkoService
 from infrastructure.catalog import CatalogReadModel
@@ -19,6 +20,14 @@ from infrastructure.database import (
 from infrastructure.event_store import EventStore
 from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
+
+STANDARD_LOOP = {"asyncio": asyncio.new_event_loop}
+# run.py serve runs on uvloop: tests marked every_loop run on it as well.
+EVERY_LOOP = {**STANDARD_LOOP, "uvloop": uvloop.new_event_loop}
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> object:
+    return EVERY_LOOP if item.get_closest_marker("every_loop") else STANDARD_LOOP
 
 
 @pytest.fixture(scope="session")

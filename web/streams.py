@@ -24,12 +24,16 @@ from web.keys import METRICS, POOL, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
 from web.schemas import field_errors, single_values
-from web.subscribers import Subscribers, close, socket_writer
+from web.subscribers import Subscribers, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
 TYPES = frozenset({"CREATE", "UPDATE", "DELETE"})
 # What _known_types accepts, for the OpenAPI document only.
 TYPES_LIST = r"^\s*(CREATE|UPDATE|DELETE)\s*(,\s*(CREATE|UPDATE|DELETE)\s*)*$"
+# Close codes aiohttp picks when a client breaks the protocol; any other is a client's own.
+ABNORMAL = frozenset(
+    {WSCloseCode.PROTOCOL_ERROR, WSCloseCode.INVALID_TEXT, WSCloseCode.MESSAGE_TOO_BIG}
+)
 log = logging.getLogger(__name__)
 
 
@@ -93,20 +97,34 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     )
     subscribers = request.app[SUBSCRIBERS]
     subscribers.add(socket, subscription, request.transport)
-    sender = asyncio.create_task(_send(socket, subscription))
+    sender = asyncio.create_task(_send(socket, subscription, subscribers))
+    ended = "1006"
     try:
-        async for _ in socket:  # client frames are ignored; aiohttp closes >4 KiB with 1009
-            pass
+        ended = await _until_closed(socket)
     finally:
-        subscribers.discard(socket)
-        # 1006: the connection ended with no close frame either way.
-        request.app[METRICS].closes.labels(str(socket.close_code or 1006)).inc()
+        chosen = subscribers.discard(socket)
+        request.app[METRICS].closes.labels(str(chosen) if chosen else ended).inc()
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
     return socket
 
 
-async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> None:
+async def _until_closed(socket: web.WebSocketResponse) -> str:
+    """Read until the connection ends, ignoring client frames; how it ended, for the metrics:
+    "client" when the client closed it (its code is its own: never a label), else the code
+    aiohttp chose (1009 for a frame over 4 KiB, 1002 for a broken one; 1006: no close frame)."""
+    while True:
+        message = await socket.receive()
+        if message.type is WSMsgType.CLOSE:
+            return "client"
+        if message.type in (WSMsgType.ERROR, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            code = socket.close_code
+            return str(code) if code in ABNORMAL else "1006"
+
+
+async def _send(
+    socket: web.WebSocketResponse, subscription: Subscription, subscribers: Subscribers
+) -> None:
     try:
         await subscription.run()
     except ClientConnectionResetError:
@@ -115,10 +133,11 @@ async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> No
     # must then hear 1011, not wait on an open stream that no longer sends.
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         log.warning("a subscription stopped: %s", error)
-        await close(socket, WSCloseCode.INTERNAL_ERROR, b"database unavailable; resume later")
+        reason = b"database unavailable; resume later"
+        await subscribers.close(socket, WSCloseCode.INTERNAL_ERROR, reason)
     except Exception:  # a bug: logged, and the client told to come back
         log.exception("a subscription failed")
-        await close(socket, WSCloseCode.INTERNAL_ERROR, b"internal error; resume later")
+        await subscribers.close(socket, WSCloseCode.INTERNAL_ERROR, b"internal error; resume later")
 
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:

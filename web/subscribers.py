@@ -1,6 +1,12 @@
-"""This process's WebSocket subscribers: stalled ones closed with 4008, all with 1001 at the end."""
+"""This process's WebSocket subscribers: stalled ones closed with 4008, all with 1001 at the end.
+
+A peer that stopped reading cannot take a close frame either, and a graceful close would wait
+forever to flush to it: after a short wait its connection is reset instead. That works on any
+event loop the server runs on (uvloop's transports are not ``asyncio.Transport`` subclasses).
+"""
 
 import asyncio
+import contextlib
 import socket as sockets
 import struct
 from collections.abc import Callable
@@ -12,22 +18,7 @@ from infrastructure.subscription import Subscription
 STALLED = 4008
 CLOSE_TIMEOUT = 2.0
 HIGH_WATER = 64 * 1024  # bytes a client's socket may hold before live frames wait in the buffer
-
-
-async def close(
-    socket: web.WebSocketResponse,
-    code: int,
-    message: bytes,
-    transport: asyncio.BaseTransport | None = None,
-) -> None:
-    """Close ``socket``. A peer that stopped reading cannot take the close frame either: after
-    a timeout its connection is aborted (a plain close would wait to flush to it forever)."""
-    try:
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await socket.close(code=code, message=message)
-    except TimeoutError:
-        if isinstance(transport, asyncio.Transport):
-            reset(transport)
+Transport = asyncio.Transport | None  # what aiohttp names it; uvloop's has the same methods
 
 
 def reset(transport: asyncio.Transport) -> None:
@@ -35,7 +26,8 @@ def reset(transport: asyncio.Transport) -> None:
     on offering them to a peer that reads nothing; linger 0 makes close() send a reset."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):  # already gone
+            sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
 
 
@@ -55,12 +47,12 @@ def socket_writer(request: web.Request) -> Callable[[bytes], bool]:
 
 
 class Subscribers:
-    """The open subscriptions, watched for clients that stopped reading."""
+    """The open subscriptions, watched for clients that stopped reading; each one the server
+    closes is remembered with the code it chose, for the metrics."""
 
     def __init__(self, send_timeout: float) -> None:
-        self._open: dict[
-            web.WebSocketResponse, tuple[Subscription, asyncio.BaseTransport | None]
-        ] = {}
+        self._open: dict[web.WebSocketResponse, tuple[Subscription, Transport]] = {}
+        self._chosen: dict[web.WebSocketResponse, int] = {}
         self._send_timeout = send_timeout
         self._closing: set[asyncio.Task[None]] = set()
         self._ended_frames = self._ended_switches = 0  # counts of subscriptions gone
@@ -77,39 +69,57 @@ class Subscribers:
         return len(self._open)
 
     def add(
-        self,
-        socket: web.WebSocketResponse,
-        subscription: Subscription,
-        transport: asyncio.BaseTransport | None,
+        self, socket: web.WebSocketResponse, subscription: Subscription, transport: Transport
     ) -> None:
         self._open[socket] = (subscription, transport)
 
-    def discard(self, socket: web.WebSocketResponse) -> None:
+    def discard(self, socket: web.WebSocketResponse) -> int | None:
+        """Forget ``socket``; the close code the server chose for it, if it closed it."""
         subscription, _ = self._open.pop(socket, (None, None))
         if subscription is not None:
             self._ended_frames += subscription.frames_sent
             self._ended_switches += subscription.switches_to_log
+        return self._chosen.pop(socket, None)
+
+    async def close(
+        self, socket: web.WebSocketResponse, code: int, reason: bytes, at_once: bool = False
+    ) -> None:
+        """Close ``socket`` with ``code``; a peer that does not take the close frame within
+        CLOSE_TIMEOUT (or, ``at_once``, one whose socket is already full) is reset."""
+        self._chosen.setdefault(socket, code)
+        _, transport = self._open.get(socket, (None, None))
+        if at_once and transport is not None and transport.get_write_buffer_size() > HIGH_WATER:
+            reset(transport)
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await socket.close(code=code, message=reason)
+        except TimeoutError:
+            if transport is not None:
+                reset(transport)
 
     async def watch(self) -> None:
         """Close, with 4008, every subscriber whose frame has waited over the send timeout."""
         loop = asyncio.get_running_loop()
+        reason = b"too slow: resume with after=<last position seen>"
         while True:
             await asyncio.sleep(min(1.0, self._send_timeout / 4))
             now = loop.time()
-            for socket, (subscription, transport) in list(self._open.items()):
+            for socket, (subscription, _) in list(self._open.items()):
+                if socket in self._chosen:  # being closed already
+                    continue
                 if subscription.stalled_for(now) > self._send_timeout:
-                    self.discard(socket)
-                    reason = b"too slow: resume with after=<last position seen>"
-                    task = asyncio.create_task(close(socket, STALLED, reason, transport))
+                    task = asyncio.create_task(self.close(socket, STALLED, reason))
                     self._closing.add(task)
                     task.add_done_callback(self._closing.discard)
 
     async def close_all(self) -> None:
-        """Tell every subscriber 1001 (going away): it may resume on another server."""
+        """Tell every subscriber 1001 (going away): it may resume on another server. Peers
+        that stopped reading are reset at once, so they cannot hold the shutdown up."""
         message = b"server shutting down"
         await asyncio.gather(
             *(
-                close(socket, WSCloseCode.GOING_AWAY, message, transport)
-                for socket, (_, transport) in list(self._open.items())
+                self.close(socket, WSCloseCode.GOING_AWAY, message, at_once=True)
+                for socket in list(self._open)
             )
         )

@@ -7,6 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import StartServer
 from tests.e2e.shop import ADMIN, AUDITOR, FUNKOS, Client, funko_fields, send
 from tests.e2e.streams_kit import Listener
+from tests.waiting import eventually
+from web.keys import SUBSCRIBERS
 
 
 async def scrape(client: Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,7 +53,7 @@ async def test_metrics_follow_subscribers_and_their_frames(client: Client) -> No
     assert during[("funko_ws_frames_sent_total", ())] == 1 + len(listener.events)
     await listener.close()
 
-    closes = ("funko_ws_closes_total", (("code", "1000"),))
+    closes = ("funko_ws_closes_total", (("code", "client"),))
     for _ in range(100):  # the server notices the close frame in its own time
         after = await scrape(client)
         if after.get(closes) == 1:
@@ -60,6 +62,20 @@ async def test_metrics_follow_subscribers_and_their_frames(client: Client) -> No
     assert after.get(closes) == 1
     assert after[("funko_ws_subscribers", ())] == 0
     assert after[("funko_ws_frames_sent_total", ())] == during[("funko_ws_frames_sent_total", ())]
+
+
+async def test_close_codes_clients_choose_are_one_label(client: Client) -> None:
+    codes = [1000, 1001, 3000, 3999, 4000, 4008, 4999]  # 4008 too: a client can send ours
+    for code in codes:
+        listener = await Listener.connect(client)
+        await listener.reach(0)
+        await listener.ws.close(code=code)
+        await listener.ended(within=5)
+    await eventually(lambda: len(client.app[SUBSCRIBERS]) == 0, 5, "all let go")
+
+    series = {labels for name, labels in (await scrape(client)) if name == "funko_ws_closes_total"}
+    assert series == {(("code", "client"),)}, series
+    assert (await scrape(client))[("funko_ws_closes_total", (("code", "client"),))] == len(codes)
 
 
 async def test_every_response_names_its_request(start_server: StartServer) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 
 import asyncpg
+import pytest
 from pytest_aiohttp import AiohttpClient
 
 from infrastructure.envelopes import head
@@ -18,6 +19,8 @@ from tests.e2e.streams_kit import (
 )
 from tests.waiting import eventually
 from web.keys import READER, SERVICE
+
+pytestmark = pytest.mark.every_loop
 
 
 async def listening_server(

@@ -1,20 +1,18 @@
 """Slow and stalled subscribers: served from the log at their own pace, or cut off with 4008."""
 
 import asyncio
-import base64
-import os
-import socket
 
 import asyncpg
+import pytest
 from aiohttp import ClientSession, TCPConnector
 from pytest_aiohttp import AiohttpClient
 
 from infrastructure.envelopes import head
-from tests.e2e.shop import Client, decode
+from tests.e2e.shop import Client
 from tests.e2e.streams_kit import (
     CAUGHT_UP,
-    Frame,
     Listener,
+    StalledPeer,
     check_stream,
     create_bulky,
     log_positions,
@@ -25,75 +23,11 @@ from tests.e2e.streams_kit import (
 from tests.waiting import eventually
 from web.keys import READER, SERVICE
 
+pytestmark = pytest.mark.every_loop
+
 SEND_TIMEOUT = 1.0
 STALLING = 600  # ≈780 KB of envelopes: more than a peer's socket buffers can hold
 CLOSING = 4.0  # beyond the send timeout: to notice the stall, try a close, give up on it
-ESTABLISHED = 1  # tcpi_state in Linux's struct tcp_info
-
-
-def parse_frames(data: bytes) -> tuple[list[Frame], int | None]:
-    """The server's (unmasked, unfragmented) text frames in ``data``, and its close code."""
-    frames: list[Frame] = []
-    code, at = None, 0
-    while at + 2 <= len(data):
-        opcode, length, at = data[at] & 0x0F, data[at + 1] & 0x7F, at + 2
-        if length >= 126:
-            size = 2 if length == 126 else 8
-            length, at = int.from_bytes(data[at : at + size], "big"), at + size
-        payload, at = data[at : at + length], at + length
-        if len(payload) < length:
-            break  # cut short by the server dropping the connection
-        if opcode == 0x1:
-            frames.append(decode(payload.decode()))
-        elif opcode == 0x8:
-            code = int.from_bytes(payload[:2], "big")
-    return frames, code
-
-
-class StalledPeer:
-    """A WebSocket client that does the handshake by hand, then stops reading."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-
-    @classmethod
-    async def connect(cls, client: Client, path: str) -> "StalledPeer":
-        loop = asyncio.get_running_loop()
-        sock = tiny_socket((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP))
-        sock.setblocking(False)
-        await loop.sock_connect(sock, (client.host, client.port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        handshake = (
-            f"GET {path} HTTP/1.1\r\nHost: {client.host}:{client.port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        await loop.sock_sendall(sock, handshake.encode())
-        answer = b""
-        while not answer.endswith(b"\r\n\r\n"):
-            answer += await loop.sock_recv(sock, 1)
-        assert answer.startswith(b"HTTP/1.1 101 "), answer
-        return cls(sock)
-
-    def dropped(self) -> bool:
-        """Whether the server has closed or reset the connection, seen without reading."""
-        return self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] != ESTABLISHED
-
-    async def read_to_end(self, within: float) -> tuple[list[Frame], int | None]:
-        """Read again, to the end: what the server had sent, and the close code it gave."""
-        loop = asyncio.get_running_loop()
-        data = b""
-        try:
-            async with asyncio.timeout(within):
-                while chunk := await loop.sock_recv(self.sock, 65536):
-                    data += chunk
-        except ConnectionResetError:
-            pass
-        except TimeoutError:
-            raise AssertionError(f"the server kept the connection open {within} s") from None
-        finally:
-            self.sock.close()
-        return parse_frames(data)
 
 
 async def test_a_slow_reader_with_a_small_buffer_still_gets_every_event_once_in_order(
@@ -124,7 +58,7 @@ async def stall(client: Client, pool: asyncpg.Pool) -> tuple[StalledPeer, Listen
     """A peer that stops reading and a normal subscriber, both live from the returned position;
     then more events than the peer can take."""
     reader = client.app[READER]
-    peer = await StalledPeer.connect(client, stream_path())
+    peer = await StalledPeer.connect(client.host, client.server.port or 0)
     try:
         normal = await Listener.connect(client)
         await normal.reach(0)

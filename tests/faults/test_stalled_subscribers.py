@@ -1,0 +1,91 @@
+"""Subscribers that stop reading, against ``run.py serve`` as shipped (uvloop): each is cut off,
+counted as 4008, and none holds up a SIGTERM."""
+
+import asyncio
+import signal
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.streams_kit import Listener, StalledPeer
+from tests.faults.conftest import StartServer
+from tests.faults.seeding import seed_bulky
+from tests.faults.serving import ServerProcess, ask
+from tests.waiting import eventually
+from web.subscribers import CLOSE_TIMEOUT
+
+PEERS = 20
+SEND_TIMEOUT = 1.0
+STALLING = 600  # ≈780 KB of envelopes: more than a peer's socket buffers can hold
+QUICK_EXIT = 1.5  # seconds from SIGTERM to exit with only stalled peers to say goodbye to
+
+
+async def metric(session: aiohttp.ClientSession, name: str, **labels: str) -> float:
+    """One sample of the server's /metrics (0 when it has none yet)."""
+    answer = await ask(session, "GET", "/metrics")
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return sample.value
+    return 0.0
+
+
+async def stalled_peers(server: ServerProcess, count: int) -> list[StalledPeer]:
+    return [await StalledPeer.connect("127.0.0.1", server.port) for _ in range(count)]
+
+
+async def subscribed(session: aiohttp.ClientSession, count: int) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while await metric(session, "funko_ws_subscribers") != count:
+        assert loop.time() < deadline, "the subscribers never all connected"
+        await asyncio.sleep(0.05)
+
+
+async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
+    fresh_database: str, servers: StartServer
+) -> None:
+    server = await servers(fresh_database, WS_SEND_TIMEOUT=str(SEND_TIMEOUT))
+    async with aiohttp.ClientSession(base_url=server.base) as session:
+        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
+        peers = await stalled_peers(server, PEERS)
+        try:
+            await normal.reach(0)
+            await subscribed(session, PEERS + 1)
+            await seed_bulky(fresh_database, STALLING)
+            await normal.count(STALLING, within=SEND_TIMEOUT * 5)
+            limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
+            await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
+            assert normal.open, "a subscriber that reads stays"
+            assert await metric(session, "funko_ws_subscribers") == 1
+            stalled = await metric(session, "funko_ws_closes_total", code="4008")
+            assert stalled == PEERS
+        finally:
+            for peer in peers:
+                peer.sock.close()
+
+
+async def test_sigterm_does_not_wait_on_subscribers_that_stopped_reading(
+    fresh_database: str, servers: StartServer
+) -> None:
+    server = await servers(fresh_database)  # the default send timeout: no 4008 meanwhile
+    async with aiohttp.ClientSession(base_url=server.base) as session:
+        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
+        peers = await stalled_peers(server, PEERS)
+        try:
+            await normal.reach(0)
+            await subscribed(session, PEERS + 1)
+            await seed_bulky(fresh_database, STALLING)
+            await normal.count(STALLING, within=5)
+            assert not any(p.dropped() for p in peers)
+
+            server.signal(signal.SIGTERM)
+            started = asyncio.get_running_loop().time()
+            assert await normal.ended(within=5) == 1001
+            assert await server.exited(within=30) == 0, server.log_tail()
+            took = asyncio.get_running_loop().time() - started
+            assert took < QUICK_EXIT, f"SIGTERM took {took:.1f} s"
+            assert all(p.dropped() for p in peers)
+        finally:
+            for peer in peers:
+                peer.sock.close()
