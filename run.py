@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token" and args.ttl <= 0:
         parser.error("--ttl must be positive")
+    if args.command == "token":
+        from web.auth import CLAIM_MAX, plain_claim
+
+        if not plain_claim(args.sub):
+            parser.error(f"--sub must be 1 to {CLAIM_MAX} characters of valid text, no controls")
     if args.command == "replay" and args.after < 0:
         parser.error("--after must be 0 or more")
     json_logs.configure()

@@ -93,6 +93,7 @@ class Follower(Protocol):
 class _Command:
     expected: int
     events: Sequence[NewEvent]
+    bodies: list[bytes]  # each event's hash-chain content, but for its position
     future: asyncio.Future[list[int]]
     positions: list[int] = field(default_factory=list)
 
@@ -157,8 +158,9 @@ class EventStore:
         """
         if self._closing or self._task is None:
             raise StoreUnavailable("the event store is closed")
+        bodies = [hash_chain.body(_content(0, e)) for e in events]  # fails here, not in a batch
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Command(events[0].version - 1, events, future))
+        self._queue.append(_Command(events[0].version - 1, events, bodies, future))
         self._wake.set()
         return await future
 
@@ -173,25 +175,32 @@ class EventStore:
             await self._commit_settling(batch)
 
     async def _commit_settling(self, batch: Sequence[_Command]) -> None:
-        """Commit ``batch``; on failure tell each waiter, one command never sinking the rest."""
+        """Commit ``batch``; on failure tell each waiter, one command never sinking the rest.
+
+        The database being unavailable fails everyone. Anything else (data the database
+        refuses, a bug that one command's content triggers) may be one command's fault: each
+        is then committed alone, so only the faulty one fails.
+        """
         try:
             await self._commit(batch)
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as error:
-            if len(batch) > 1:  # one command's fault: isolate it by committing each alone
-                for command in batch:
-                    await self._commit_settling([command])
-            elif isinstance(error, asyncpg.UniqueViolationError):
-                # A writer outside this lock discipline raced us: nothing was written.
-                self._settle(batch, VersionConflict)
-            else:
-                log.exception("append refused by the database")
-                self._settle(batch, partial(_refused, error))
+            await self._isolate(batch, error)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("append batch of %d failed: %s", len(batch), error)
             await self._drop_connection()
             self._settle(batch, partial(StoreUnavailable, str(error)))
-        except Exception as error:  # a bug: every waiter hears of it, the committer lives on
-            log.exception("append batch of %d failed", len(batch))
+        except Exception as error:
+            await self._isolate(batch, error)
+
+    async def _isolate(self, batch: Sequence[_Command], error: Exception) -> None:
+        if len(batch) > 1:
+            for command in batch:
+                await self._commit_settling([command])
+        elif isinstance(error, asyncpg.UniqueViolationError):
+            # A writer outside this lock discipline raced us: nothing was written.
+            self._settle(batch, VersionConflict)
+        else:  # a bug: the domain should have refused the command; the committer lives on
+            log.exception("append refused", exc_info=error)
             self._settle(batch, partial(_refused, error))
 
     @staticmethod
@@ -231,6 +240,7 @@ class EventStore:
                 versions.update((r[0], r[1]) for r in await conn.fetch(VERSIONS, ids))
             head = head_before
             accepted: list[tuple[int, NewEvent]] = []
+            chained: list[tuple[int, bytes]] = []
             for command in batch:
                 command.positions = []  # a retried command starts afresh
                 funko_id = command.events[0].funko_id
@@ -239,13 +249,14 @@ class EventStore:
                 if command.future.cancelled() or versions.get(funko_id, 0) != command.expected:
                     continue
                 versions[funko_id] = command.expected + len(command.events)
-                for new in command.events:
+                for new, body in zip(command.events, command.bodies, strict=True):
                     head += 1
                     command.positions.append(head)
                     accepted.append((head, new))
+                    chained.append((head, body))
             if accepted:
                 started = perf_counter()
-                hashes = hash_chain.chain(tip, [_content(p, e) for p, e in accepted])
+                hashes = _chain(tip, chained)
                 self.hashing_seconds += perf_counter() - started
                 await conn.execute(APPEND, *_columns(accepted), hashes, head, hashes[-1])
                 logged = [
@@ -304,6 +315,15 @@ def _content(position: int, e: NewEvent) -> hash_chain.Content:
         position, e.funko_id, e.version, e.type, e.topic, e.state, e.data, e.changes, e.actor,
         e.created_at,
     )
+
+
+def _chain(tip: bytes, chained: Sequence[tuple[int, bytes]]) -> list[bytes]:
+    """The hashes of consecutive events after the one hashed ``tip``."""
+    hashes = []
+    for position, body in chained:
+        tip = hash_chain.follow(tip, position, body)
+        hashes.append(tip)
+    return hashes
 
 
 def _columns(accepted: Sequence[tuple[int, NewEvent]]) -> tuple[list[object], ...]:

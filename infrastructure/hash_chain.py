@@ -10,7 +10,6 @@ before the chain existed); a test holds the two to agreement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import NamedTuple
@@ -43,8 +42,13 @@ class Content(NamedTuple):
 
 def link(previous: bytes, content: Content) -> bytes:
     """The hash of the event with ``content`` that follows the one hashed ``previous``."""
+    return follow(previous, content.position, body(content))
+
+
+def body(content: Content) -> bytes:
+    """What the chain covers of an event but its position: known before the position is, so
+    an appender encodes it outside the commit (and a field that cannot be encoded fails there)."""
     fields = (
-        str(content.position),
         str(content.funko_id),
         str(content.version),
         content.type,
@@ -55,14 +59,10 @@ def link(previous: bytes, content: Content) -> bytes:
         content.actor,
         str((content.created_at - EPOCH) // MICROSECOND),
     )
-    encoded = "".join([f"{len(text)}:{text}," for text in fields]).encode()
-    return sha256(previous + encoded).digest()
+    return "".join([f"{len(text)}:{text}," for text in fields]).encode()
 
 
-def chain(previous: bytes, contents: Iterable[Content]) -> list[bytes]:
-    """The hashes of consecutive events after the one hashed ``previous``."""
-    hashes = []
-    for content in contents:
-        previous = link(previous, content)
-        hashes.append(previous)
-    return hashes
+def follow(previous: bytes, position: int, encoded: bytes) -> bytes:
+    """The hash of the event at ``position`` whose other columns ``body`` encoded."""
+    at = str(position)
+    return sha256(previous + f"{len(at)}:{at},".encode() + encoded).digest()

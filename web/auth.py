@@ -1,6 +1,7 @@
 """Bearer JWTs (HS256, claims sub and role): issuing, checking, requiring a role."""
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -11,6 +12,17 @@ from aiohttp import web
 from web.problems import Problem
 
 ROLES = ("admin", "auditor")
+CLAIM_MAX = 255  # characters of sub or role
+
+
+def plain_claim(value: object) -> bool:
+    """Whether ``value`` is plain text fit for a sub or role: 1 to 255 characters, none of them
+    a control character or a lone surrogate (JSON can carry both; the log must not)."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= CLAIM_MAX
+        and all(unicodedata.category(c) not in ("Cc", "Cs") for c in value)
+    )
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,11 @@ def issue_token(secret: str, role: str, sub: str, ttl: int) -> str:
     """A signed token for ``sub`` in ``role``, valid for ``ttl`` seconds."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
+    if not plain_claim(sub):
+        raise ValueError(
+            f"sub must be 1 to {CLAIM_MAX} characters of text, with no control characters"
+            " and valid Unicode"
+        )
     now = int(time.time())
     claims = {"sub": sub, "role": role, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -53,10 +70,15 @@ class TokenVerifier:
             raise _unauthorized("The token has expired.") from None
         except jwt.InvalidTokenError as error:
             raise _unauthorized(f"The token is not valid: {error}.") from None
-        sub, role = claims["sub"], claims["role"]
-        if not isinstance(sub, str) or not isinstance(role, str):
-            raise _unauthorized("The token's sub and role must be strings.")
-        return Principal(sub, role), float(claims["exp"])
+        sub, role, exp = claims["sub"], claims["role"], claims["exp"]
+        if not plain_claim(sub) or not plain_claim(role):
+            raise _unauthorized(
+                f"The token's sub and role must be 1 to {CLAIM_MAX} characters of text,"
+                " without control characters."
+            )
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise _unauthorized("The token's exp must be a number.")
+        return Principal(sub, role), float(exp)
 
     def principal(self, authorization: str | None) -> Principal:
         """The caller named by an Authorization header; Problem 401 if there is none valid."""

@@ -41,6 +41,15 @@ def signed(claims: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> 
 
 
 LATER = int(time.time()) + 3600
+HOSTILE_SUBS = {  # JSON can carry each of these; none is a name to put in the log
+    "with a lone surrogate": "caf\udce9",
+    "with NUL": "nul\x00",
+    "with an escape": "\x1b[31mred",
+    "with a newline": "two\nlines",
+    "over 255 characters": "x" * 256,
+    "empty": "",
+}
+NUL_ADMIN = "admin\x00"
 BAD_AUTHORIZATIONS = {
     "empty": "",
     "garbage": "Bearer not.a.token",
@@ -54,6 +63,11 @@ BAD_AUTHORIZATIONS = {
     "no role": f"Bearer {signed({'sub': 'x', 'exp': LATER})}",
     "no sub": f"Bearer {signed({'role': 'admin', 'exp': LATER})}",
     "role not a string": f"Bearer {signed({'sub': 'x', 'role': ['admin'], 'exp': LATER})}",
+    **{f"sub {name}": f"Bearer {signed({'sub': sub, 'role': 'admin', 'exp': LATER})}"
+       for name, sub in HOSTILE_SUBS.items()},
+    "role with NUL": f"Bearer {signed({'sub': 'x', 'role': NUL_ADMIN, 'exp': LATER})}",
+    "exp as text": f"Bearer {signed({'sub': 'x', 'role': 'admin', 'exp': str(LATER)})}",
+    "exp as true": f"Bearer {signed({'sub': 'x', 'role': 'admin', 'exp': True})}",
 }
 
 

@@ -213,3 +213,59 @@ async def test_a_command_the_database_refuses_does_not_sink_its_batch(
     for funko in good:
         assert [r["version"] for r in await store.load(funko.id)] == [1]
     assert await store.load(refused.funko_id) == []
+
+
+class PoisonedFollower:
+    """The real catalog projection, which fails (as a bug would) whenever one Funko is in the
+    batch."""
+
+    def __init__(self, poisoned: UUID) -> None:
+        self.poisoned = poisoned
+        self.projection = CatalogProjection()
+
+    async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
+        await self.projection.follow(conn, head_before, new)
+        if any(e.funko_id == self.poisoned for e in new):
+            raise ProjectionBroke()
+
+
+async def test_a_command_that_breaks_the_commit_in_any_way_fails_alone(pool: asyncpg.Pool) -> None:
+    poisoned = Funko.register(new_fields())
+    good = [Funko.register(new_fields()) for _ in range(40)]
+    async with EventStore(pool, PoisonedFollower(poisoned.id)) as store:
+        outcomes = await asyncio.gather(
+            *(store.append([pending_event(f)]) for f in good[:20]),
+            store.append([pending_event(poisoned)]),
+            *(store.append([pending_event(f)]) for f in good[20:]),
+            return_exceptions=True,
+        )
+
+    assert isinstance(outcomes[20], AppendRefused), outcomes[20]
+    assert isinstance(outcomes[20].__cause__, ProjectionBroke)
+    del outcomes[20]
+    assert all(isinstance(o, list) and len(o) == 1 for o in outcomes), outcomes
+    for funko in good:
+        assert [r["version"] for r in await pool.fetch(VERSIONS_OF, funko.id)] == [1]
+    assert await pool.fetch(VERSIONS_OF, poisoned.id) == []
+
+
+VERSIONS_OF = "SELECT version FROM events WHERE funko_id = $1 ORDER BY version"
+
+
+@pytest.mark.parametrize("actor", ["caf\udce9", "\ud800", "nul\x00"])
+async def test_an_actor_the_log_cannot_hold_fails_only_its_own_append(
+    store: EventStore, pool: asyncpg.Pool, actor: str
+) -> None:
+    good = [Funko.register(new_fields()) for _ in range(20)]
+    hostile = Funko.register(new_fields())
+    outcomes = await asyncio.gather(
+        *(store.append([pending_event(f)]) for f in good[:10]),
+        store.append([pending_event(hostile, actor)]),
+        *(store.append([pending_event(f)]) for f in good[10:]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes.pop(10), Exception)
+    assert all(isinstance(o, list) and len(o) == 1 for o in outcomes), outcomes
+    assert await pool.fetch(VERSIONS_OF, hostile.id) == []
+    assert await store.append([pending_event(Funko.register(new_fields()))])
