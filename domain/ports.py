@@ -1,9 +1,9 @@
 """What the services need from storage, declared beside the domain; adapters implement them."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.funko import Funko
@@ -15,6 +15,24 @@ class VersionConflict(Exception):
     """The Funko moved on since it was loaded: the expected version is stale."""
 
 
+class TooMuchContention(Exception):
+    """A change lost the race to other processes' changes too many times in a row."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A command's event as the log took it: the Funko right after it, and its position."""
+
+    funko_id: UUID
+    version: int
+    position: int
+    funko: Mapping[str, Any]  # as the contract shows it (Funko.as_dict)
+    json: str  # the same as JSON text, as the log keeps it
+
+
+Command = Callable[[Funko], None]  # one call on the aggregate, recording one event
+
+
 class FunkoRepository(Protocol):
     """Funko aggregates, loaded from and saved to the event log."""
 
@@ -23,8 +41,19 @@ class FunkoRepository(Protocol):
         FunkoNotFound if it has no events."""
         ...
 
-    async def save(self, funko: Funko, actor: str) -> None:
-        """Append the pending events atomically, or raise VersionConflict and write nothing."""
+    async def save(self, funko: Funko, actor: str) -> Recorded:
+        """Append the event a new Funko has pending, or raise VersionConflict and write
+        nothing."""
+        ...
+
+    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+        """Apply ``command`` to the Funko as it stands and append the event it records.
+
+        Concurrent changes of one Funko are applied one after the other, each to the state
+        the one before left, none lost; what ``command`` raises is raised, nothing written.
+        FunkoNotFound if the Funko has no events; TooMuchContention if other processes kept
+        changing it first.
+        """
         ...
 
 

@@ -1,6 +1,7 @@
 """Commands and queries on the catalog: load -> one aggregate call -> append."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -10,26 +11,35 @@ from domain.ports import (
     CatalogPage,
     CatalogQuery,
     Category,
+    Command,
     FunkoDocument,
     FunkoRepository,
-    VersionConflict,
+    Recorded,
 )
-
-# Writers without If-Match retry on conflict; each round at least one rival commits,
-# so this bounds the wait of the unluckiest of this many concurrent writers.
-MAX_ATTEMPTS = 200
 
 
 class PreconditionFailed(Exception):
-    """If-Match named a version that is not the Funko's current one."""
+    """If-Match does not hold: the Funko is at another version, or deleted (``current`` None)."""
 
-    def __init__(self, current: int) -> None:
-        super().__init__(f"the Funko is at version {current}")
+    def __init__(self, current: int | None) -> None:
+        super().__init__(
+            "the Funko was deleted" if current is None else f"the Funko is at version {current}"
+        )
         self.current = current
 
 
-class TooMuchContention(Exception):
-    """A write lost the race too many times in a row; the client may retry."""
+@dataclass(frozen=True)
+class IfMatch:
+    """A change's precondition (RFC 9110 If-Match): the Funko is live and, unless any version
+    will do (``*``, versions None), at one of ``versions``."""
+
+    versions: frozenset[int] | None = None
+
+    def check(self, funko: Funko) -> None:
+        if funko.deleted:
+            raise PreconditionFailed(None)
+        if self.versions is not None and funko.version not in self.versions:
+            raise PreconditionFailed(funko.version)
 
 
 class FunkoService:
@@ -39,39 +49,25 @@ class FunkoService:
         self.repository = repository
         self.catalog = catalog
 
-    async def create(self, fields: dict[str, Any], actor: str) -> Funko:
-        funko = Funko.register(fields)
-        await self.repository.save(funko, actor)
-        return funko
+    async def create(self, fields: dict[str, Any], actor: str) -> Recorded:
+        return await self.repository.save(Funko.register(fields), actor)
 
     async def replace(
-        self, funko_id: UUID, fields: dict[str, Any], actor: str, expected: int | None = None
-    ) -> Funko:
-        return await self._change(funko_id, actor, expected, lambda f: f.replace(fields))
+        self, funko_id: UUID, fields: dict[str, Any], actor: str, condition: IfMatch | None = None
+    ) -> Recorded:
+        command = _guarded(condition, lambda funko: funko.replace(fields))
+        return await self.repository.change(funko_id, actor, command)
 
     async def amend(
-        self, funko_id: UUID, fields: dict[str, Any], actor: str, expected: int | None = None
-    ) -> Funko:
-        return await self._change(funko_id, actor, expected, lambda f: f.amend(fields))
+        self, funko_id: UUID, fields: dict[str, Any], actor: str, condition: IfMatch | None = None
+    ) -> Recorded:
+        command = _guarded(condition, lambda funko: funko.amend(fields))
+        return await self.repository.change(funko_id, actor, command)
 
-    async def delete(self, funko_id: UUID, actor: str, expected: int | None = None) -> Funko:
-        return await self._change(funko_id, actor, expected, Funko.delete)
-
-    async def _change(
-        self, funko_id: UUID, actor: str, expected: int | None, command: Callable[[Funko], None]
-    ) -> Funko:
-        for _ in range(MAX_ATTEMPTS):
-            funko = await self.repository.get(funko_id)
-            funko.check_not_deleted()
-            if expected is not None and funko.version != expected:
-                raise PreconditionFailed(funko.version)
-            command(funko)
-            try:
-                await self.repository.save(funko, actor)
-            except VersionConflict:
-                continue
-            return funko
-        raise TooMuchContention(str(funko_id))
+    async def delete(
+        self, funko_id: UUID, actor: str, condition: IfMatch | None = None
+    ) -> Recorded:
+        return await self.repository.change(funko_id, actor, _guarded(condition, Funko.delete))
 
     async def state_at(self, funko_id: UUID, version: int) -> Funko:
         """The Funko as it stood at ``version``, rebuilt from its events (deleted ones too)."""
@@ -91,3 +87,15 @@ class FunkoService:
 
     async def categories(self) -> list[Category]:
         return await self.catalog.categories()
+
+
+def _guarded(condition: IfMatch | None, command: Callable[[Funko], None]) -> Command:
+    """``command``, applied only if ``condition`` holds (the commands refuse deleted Funkos)."""
+    if condition is None:
+        return command
+
+    def guarded(funko: Funko) -> None:
+        condition.check(funko)
+        command(funko)
+
+    return guarded

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from time import perf_counter
 from types import TracebackType
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -89,13 +89,42 @@ class Follower(Protocol):
     ) -> None: ...
 
 
-@dataclass
-class _Command:
-    expected: int
-    events: Sequence[NewEvent]
-    bodies: list[bytes]  # each event's hash-chain content, but for its position
-    future: asyncio.Future[list[int]]
-    positions: list[int] = field(default_factory=list)
+class Appending:
+    """One command queued for the log; awaiting it gives its events' positions.
+
+    A command may follow another (``after``): one computed on the state that the other
+    leaves. It is then accepted only if that one is in the log or accepted in the same
+    transaction: its expected version alone cannot tell that state from a rival's.
+    """
+
+    __slots__ = ("after", "bodies", "events", "expected", "future", "positions")
+
+    def __init__(
+        self,
+        events: Sequence[NewEvent],
+        bodies: list[bytes],
+        after: Appending | None,
+        refused: Exception | None = None,
+    ) -> None:
+        self.expected = events[0].version - 1
+        self.events, self.bodies, self.after = events, bodies, after
+        self.future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.positions: list[int] = []
+        if refused is not None:
+            self.future.set_exception(refused)
+
+    def __await__(self) -> Generator[Any, None, list[int]]:
+        return self.future.__await__()
+
+    def cancel(self) -> None:
+        """Give up on the command: it is not appended unless its commit is under way."""
+        self.future.cancel()
+
+    def stands(self) -> bool:
+        """Whether the command is in the log, or accepted in the transaction under way."""
+        future = self.future
+        failed = future.done() and (future.cancelled() or future.exception() is not None)
+        return bool(self.positions) and not failed
 
 
 APPEND = """
@@ -122,7 +151,7 @@ class EventStore:
         self._pool = pool
         self._follower = follower
         self._max_batch = max_batch
-        self._queue: list[_Command] = []
+        self._queue: list[Appending] = []
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -150,19 +179,23 @@ class EventStore:
             await self._task
         await self._drop_connection()
 
-    async def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append one command's events of one Funko atomically; return their positions.
+    def append(self, events: Sequence[NewEvent], after: Appending | None = None) -> Appending:
+        """Queue one command's events of one Funko, to be appended atomically after what is
+        queued already (and only if ``after`` is, when given); await it for their positions.
 
-        Raises VersionConflict (nothing written) when the Funko is no longer at
-        ``events[0].version - 1``.
+        The awaited outcome is VersionConflict (nothing written) when the Funko is no longer
+        at ``events[0].version - 1``, or ``after`` was not appended.
         """
+        try:  # what cannot be encoded fails here, alone, not in a batch
+            bodies = [hash_chain.body(_content(0, e)) for e in events]
+        except UnicodeError as error:
+            return Appending(events, [], after, _refused(error))
         if self._closing or self._task is None:
-            raise StoreUnavailable("the event store is closed")
-        bodies = [hash_chain.body(_content(0, e)) for e in events]  # fails here, not in a batch
-        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Command(events[0].version - 1, events, bodies, future))
+            return Appending(events, [], after, StoreUnavailable("the event store is closed"))
+        command = Appending(events, bodies, after)
+        self._queue.append(command)
         self._wake.set()
-        return await future
+        return command
 
     async def _commit_forever(self) -> None:
         while self._queue or not self._closing:
@@ -174,7 +207,7 @@ class EventStore:
             del self._queue[: self._max_batch]
             await self._commit_settling(batch)
 
-    async def _commit_settling(self, batch: Sequence[_Command]) -> None:
+    async def _commit_settling(self, batch: Sequence[Appending]) -> None:
         """Commit ``batch``; on failure tell each waiter, one command never sinking the rest.
 
         The database being unavailable fails everyone. Anything else (data the database
@@ -192,7 +225,7 @@ class EventStore:
         except Exception as error:
             await self._isolate(batch, error)
 
-    async def _isolate(self, batch: Sequence[_Command], error: Exception) -> None:
+    async def _isolate(self, batch: Sequence[Appending], error: Exception) -> None:
         if len(batch) > 1:
             for command in batch:
                 await self._commit_settling([command])
@@ -204,7 +237,7 @@ class EventStore:
             self._settle(batch, partial(_refused, error))
 
     @staticmethod
-    def _settle(batch: Sequence[_Command], error: Callable[[], Exception]) -> None:
+    def _settle(batch: Sequence[Appending], error: Callable[[], Exception]) -> None:
         for command in batch:
             if not command.future.done():
                 command.future.set_exception(error())
@@ -221,14 +254,14 @@ class EventStore:
         if conn is not None:
             await self._pool.release(conn)
 
-    async def _commit(self, batch: Sequence[_Command]) -> None:
+    async def _commit(self, batch: Sequence[Appending]) -> None:
         started = perf_counter()
         try:
             await self._commit_transaction(batch)
         finally:
             self.committing_seconds += perf_counter() - started
 
-    async def _commit_transaction(self, batch: Sequence[_Command]) -> None:
+    async def _commit_transaction(self, batch: Sequence[Appending]) -> None:
         conn = await self._connection()
         async with conn.transaction():
             head_before, tip = await _head_and_tip(conn)
@@ -246,7 +279,11 @@ class EventStore:
                 funko_id = command.events[0].funko_id
                 # A caller that gave up (its request's deadline passed, it was answered 503)
                 # must not have its command applied later, when the database answers again.
-                if command.future.cancelled() or versions.get(funko_id, 0) != command.expected:
+                if (
+                    command.future.cancelled()
+                    or versions.get(funko_id, 0) != command.expected
+                    or (command.after is not None and not command.after.stands())
+                ):
                     continue
                 versions[funko_id] = command.expected + len(command.events)
                 for new, body in zip(command.events, command.bodies, strict=True):

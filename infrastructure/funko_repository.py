@@ -1,5 +1,6 @@
 """Funko aggregates in the event log, mapped by eventsourcing's Mapper and JSONTranscoder."""
 
+from collections.abc import Generator
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,10 @@ from eventsourcing.persistence import (
 )
 
 from domain.funko import EVENT_TYPES, Funko, FunkoNotFound, changes_of
-from infrastructure.event_store import EventStore, NewEvent
+from domain.ports import Command, Recorded
+from infrastructure.change_lines import ChangeLines
+from infrastructure.change_lines import Saving as QueuedSave
+from infrastructure.event_store import Appending, EventStore, NewEvent
 from infrastructure.json_codec import dumps
 
 
@@ -25,12 +29,30 @@ def funko_mapper() -> Mapper[UUID]:
     return Mapper(transcoder=transcoder)
 
 
+class Saving:
+    """One Funko's event queued in the store; awaiting it gives the Recorded outcome."""
+
+    __slots__ = ("appending", "funko", "new")
+
+    def __init__(self, appending: Appending, new: NewEvent, funko: dict[str, Any]) -> None:
+        self.appending, self.new, self.funko = appending, new, funko
+
+    def __await__(self) -> Generator[Any, None, Recorded]:
+        positions = yield from self.appending.__await__()
+        new = self.new
+        return Recorded(new.funko_id, new.version, positions[0], self.funko, new.data)
+
+    def cancel(self) -> None:
+        self.appending.cancel()
+
+
 class EventSourcedFunkos:
     """The FunkoRepository port over the event store."""
 
     def __init__(self, store: EventStore, mapper: Mapper[UUID] | None = None) -> None:
         self._store = store
         self._mapper = mapper or funko_mapper()
+        self._lines = ChangeLines(self.get, self._queue)
 
     async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
         funko: Any = None
@@ -42,16 +64,33 @@ class EventSourcedFunkos:
         assert isinstance(funko, Funko)
         return funko
 
-    async def save(self, funko: Funko, actor: str) -> None:
+    async def save(self, funko: Funko, actor: str) -> Recorded:
+        return await self._queue(funko, actor, None)
+
+    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+        return await self._lines.change(funko_id, actor, command)
+
+    def _queue(self, funko: Funko, actor: str, after: QueuedSave | None) -> Saving:
+        """Queue the one event ``funko`` has pending, after the save ``after`` (if any)."""
         pending = funko.collect_events()
         # Each command records one event, so the state after it is the aggregate's now.
         if len(pending) != 1:
             raise ValueError(f"a command must record exactly one event, not {len(pending)}")
-        await self._store.append([new_event(self._mapper, funko, pending[0], actor)])
+        state = funko.as_dict()
+        new = new_event(self._mapper, funko, pending[0], actor, state)
+        previous = after.appending if isinstance(after, Saving) else None
+        return Saving(self._store.append([new], previous), new, state)
 
 
-def new_event(mapper: Mapper[UUID], funko: Funko, domain_event: Any, actor: str) -> NewEvent:
-    """``domain_event`` as the store takes it, ``funko`` being the state right after it."""
+def new_event(
+    mapper: Mapper[UUID],
+    funko: Funko,
+    domain_event: Any,
+    actor: str,
+    state: dict[str, Any] | None = None,
+) -> NewEvent:
+    """``domain_event`` as the store takes it, ``funko`` being the state right after it (whose
+    contract view ``state`` is, when the caller has it already)."""
     stored = mapper.to_stored_event(domain_event)
     return NewEvent(
         funko_id=funko.id,
@@ -59,7 +98,7 @@ def new_event(mapper: Mapper[UUID], funko: Funko, domain_event: Any, actor: str)
         type=EVENT_TYPES[type(domain_event)],
         topic=stored.topic,
         state=stored.state.decode(),
-        data=dumps(funko.as_dict()),
+        data=dumps(funko.as_dict() if state is None else state),
         changes=dumps(changes_of(domain_event)),
         category=funko.category,
         actor=actor,

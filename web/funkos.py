@@ -3,9 +3,11 @@
 from uuid import UUID
 
 from aiohttp import web
+from aiohttp.helpers import ETAG_ANY
 
 from domain.funko import Funko
-from domain.services import FunkoService
+from domain.ports import Recorded
+from domain.services import FunkoService, IfMatch
 from infrastructure.json_codec import dumps
 from web.auth import Principal, require
 from web.keys import SERVICE, TOKENS
@@ -39,16 +41,29 @@ def funko_id_of(request: web.Request) -> UUID:
         raise Problem(400, "Invalid id", "The Funko id must be a UUID.") from None
 
 
-def _if_match(request: web.Request) -> int | None:
-    """The version If-Match names; None when absent or '*'. A tag no version has gets 412."""
-    raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() == "*":
+def _if_match(request: web.Request) -> IfMatch | None:
+    """The precondition If-Match sets (RFC 9110): ``*``, or the versions its strong tags name
+    (a weak tag never matches). A header with no such tag can never hold: 412."""
+    tags = request.if_match
+    if tags is None:
         return None
-    tag = raw.strip().removeprefix("W/").strip('"')
-    # Only ASCII digits are ours ("²" and "١" pass isdigit), and few enough for int().
-    if not (tag.isascii() and tag.isdigit()) or len(tag) > VERSION_DIGITS:
-        raise Problem(412, "Precondition failed", f"If-Match {raw!r} names no version.")
-    return int(tag)
+    if any(tag.value == ETAG_ANY for tag in tags):
+        return IfMatch()
+    return IfMatch(frozenset(_version_of(tag.value) for tag in tags if not tag.is_weak))
+
+
+def _version_of(tag: str) -> int:
+    # Only ASCII digits are ours ("²" and "١" pass isdigit), and few enough for int(); any
+    # other tag names no version (0 is none).
+    if tag.isascii() and tag.isdigit() and len(tag) <= VERSION_DIGITS:
+        return int(tag)
+    return 0
+
+
+def _not_modified(request: web.Request, version: int) -> bool:
+    """Whether If-None-Match holds a tag of ``version`` (weakly compared) or ``*``."""
+    tags = request.if_none_match or ()
+    return any(tag.value in (ETAG_ANY, str(version)) for tag in tags)
 
 
 async def _body(request: web.Request) -> object:
@@ -58,45 +73,58 @@ async def _body(request: web.Request) -> object:
     return parse_json(await request.read())
 
 
-def funko_response(funko: Funko, status: int = 200) -> web.Response:
-    response = web.Response(status=status, text=dumps(funko.as_dict()), content_type=JSON)
+def funko_response(funko: Funko) -> web.Response:
+    """The Funko as the contract shows it, with its version as ETag."""
+    response = web.Response(text=dumps(funko.as_dict()), content_type=JSON)
     response.headers["ETag"] = f'"{funko.version}"'
     return response
+
+
+def recorded_response(recorded: Recorded, status: int = 200) -> web.Response:
+    """A write's answer: the Funko as its event left it, with its version as ETag."""
+    return web.Response(
+        status=status,
+        text=recorded.json,
+        content_type=JSON,
+        headers={"ETag": f'"{recorded.version}"'},
+    )
 
 
 async def create_funko(request: web.Request) -> web.Response:
     principal = _admin(request)
     fields = parse_fields(await _body(request), FunkoBody)
-    funko = await _service(request).create(fields, principal.sub)
-    response = funko_response(funko, status=201)
-    response.headers["Location"] = f"/api/v1/funkos/{funko.id}"
+    recorded = await _service(request).create(fields, principal.sub)
+    response = recorded_response(recorded, status=201)
+    response.headers["Location"] = f"/api/v1/funkos/{recorded.funko_id}"
     return response
 
 
 async def replace_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
+    principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
     fields = parse_fields(await _body(request), FunkoBody)
-    funko = await _service(request).replace(funko_id, fields, principal.sub, expected)
-    return funko_response(funko)
+    return recorded_response(
+        await _service(request).replace(funko_id, fields, principal.sub, condition)
+    )
 
 
 async def amend_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
+    principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
     fields = parse_fields(await _body(request), FunkoPatch)
-    funko = await _service(request).amend(funko_id, fields, principal.sub, expected)
-    return funko_response(funko)
+    return recorded_response(
+        await _service(request).amend(funko_id, fields, principal.sub, condition)
+    )
 
 
 async def delete_funko(request: web.Request) -> web.Response:
-    principal, funko_id, expected = _admin(request), funko_id_of(request), _if_match(request)
-    await _service(request).delete(funko_id, principal.sub, expected)
+    principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
+    await _service(request).delete(funko_id, principal.sub, condition)
     return web.Response(status=204)
 
 
 async def get_funko(request: web.Request) -> web.Response:
     document = await _service(request).get(funko_id_of(request))
     etag = f'"{document.version}"'
-    if request.headers.get("If-None-Match") == etag:
+    if _not_modified(request, document.version):
         return web.Response(status=304, headers={"ETag": etag})
     return web.Response(text=document.json, content_type=JSON, headers={"ETag": etag})
 

@@ -9,8 +9,9 @@ import asyncpg
 from aiohttp import web
 
 from domain.funko import FunkoNotFound, NothingToChange, VersionNotFound
+from domain.ports import TooMuchContention
 from domain.rules import InvalidFunko
-from domain.services import PreconditionFailed, TooMuchContention
+from domain.services import PreconditionFailed
 from infrastructure.event_store import StoreUnavailable
 from infrastructure.json_codec import dumps
 
@@ -79,17 +80,15 @@ def as_problem(error: BaseException) -> Problem | None:
         case FunkoNotFound():
             return Problem(404, "Not found", f"No Funko with id {error}.")
         case PreconditionFailed():
-            return Problem(
-                412,
-                "Precondition failed",
-                f"If-Match is stale: {error}.",
-                headers={"ETag": f'"{error.current}"'},
-            )
+            current = {} if error.current is None else {"ETag": f'"{error.current}"'}
+            return Problem(412, "Precondition failed", f"If-Match does not hold: {error}.",
+                           headers=current)
         case TooMuchContention():
             return Problem(
                 503,
                 "Too much contention",
-                "Concurrent writes kept winning; retry.",
+                "Writers on other server processes kept changing this Funko first; nothing"
+                " was written. Retry.",
                 headers={"Retry-After": "1"},
             )
         case (

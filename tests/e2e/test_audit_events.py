@@ -64,7 +64,7 @@ async def write_long_log(database_url: str, count: int) -> LongLog:
                     service.create(funko_fields(price=Decimal("9.99")), "e2e-bulk")
                     for _ in range(1000)
                 ))
-                ids.update(str(funko.id) for funko in funkos)
+                ids.update(str(funko.funko_id) for funko in funkos)
             return LongLog(before, await AuditLog(pool).head(), frozenset(ids))
     finally:
         await pool.close()

@@ -68,8 +68,8 @@ async def test_replay_writes_the_whole_log_as_the_events_pages_show_it(
 ) -> None:
     # More than one page of replay's, so lines must also join across pages.
     funkos = await asyncio.gather(*(service.create(new_fields(), "bulk") for _ in range(1100)))
-    await service.amend(funkos[0].id, {"stock": 4}, "bob")
-    await service.delete(funkos[1].id, "carol")
+    await service.amend(funkos[0].funko_id, {"stock": 4}, "bob")
+    await service.delete(funkos[1].funko_id, "carol")
     log = AuditLog(pool)
     head = await log.head()
 
@@ -114,19 +114,19 @@ async def test_replay_of_one_funko_writes_its_history_in_version_order(
 ) -> None:
     funko = await service.create(new_fields(unique("cat")), "alice")
     other = await service.create(new_fields(), "alice")
-    await service.amend(funko.id, {"stock": 3}, "bob")
-    await service.amend(other.id, {"stock": 8}, "bob")
-    await service.amend(funko.id, {"price": Decimal("4.50"), "name": "Late"}, "carol")
-    await service.delete(funko.id, "dave")
-    await service.amend(other.id, {"stock": 9}, "bob")
+    await service.amend(funko.funko_id, {"stock": 3}, "bob")
+    await service.amend(other.funko_id, {"stock": 8}, "bob")
+    await service.amend(funko.funko_id, {"price": Decimal("4.50"), "name": "Late"}, "carol")
+    await service.delete(funko.funko_id, "dave")
+    await service.amend(other.funko_id, {"stock": 9}, "bob")
 
-    replay = await run_cli(database_url, "replay", "--funko", str(funko.id))
+    replay = await run_cli(database_url, "replay", "--funko", str(funko.funko_id))
 
     assert replay.code == 0, replay.stderr
     lines = lines_of(replay.stdout)
-    assert lines == await AuditLog(pool).history(funko.id)
+    assert lines == await AuditLog(pool).history(funko.funko_id)
     envelopes = [envelope_of(line) for line in lines]
-    assert [e["funkoId"] for e in envelopes] == [str(funko.id)] * 4
+    assert [e["funkoId"] for e in envelopes] == [str(funko.funko_id)] * 4
     assert [(e["version"], e["type"], e["actor"]) for e in envelopes] == [
         (1, "CREATE", "alice"), (2, "UPDATE", "bob"), (3, "UPDATE", "carol"), (4, "DELETE", "dave"),
     ]
@@ -167,10 +167,11 @@ async def test_rebuild_leaves_the_read_model_byte_for_byte_and_verify_agrees(
 ) -> None:
     category = unique("cat")
     funkos = [await service.create(new_fields(category), "alice") for _ in range(3)]
-    await service.amend(funkos[0].id, {"price": Decimal("0.10"), "name": "Ünïcode 🦖"}, "bob")
-    await service.amend(funkos[1].id, {"category": f"{category}-moved"}, "bob")
-    await service.replace(funkos[2].id, new_fields(category, image="http://x.io/a.png"), "bob")
-    await service.delete(funkos[1].id, "carol")
+    await service.amend(funkos[0].funko_id, {"price": Decimal("0.10"), "name": "Ünïcode 🦖"}, "bob")
+    await service.amend(funkos[1].funko_id, {"category": f"{category}-moved"}, "bob")
+    replacement = new_fields(category, image="http://x.io/a.png")
+    await service.replace(funkos[2].funko_id, replacement, "bob")
+    await service.delete(funkos[1].funko_id, "carol")
     before = await pool.fetchrow(READ_MODEL)
 
     rebuild = await run_cli(database_url, "rebuild")

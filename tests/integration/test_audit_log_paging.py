@@ -101,18 +101,18 @@ async def test_pages_smaller_than_the_span_yield_every_event_once_in_order(
     await create(service, 55)
     funko = await service.create(new_fields(), "pager")
     for stock in range(4):
-        await service.amend(funko.id, {"stock": stock}, "pager")
+        await service.amend(funko.funko_id, {"stock": stock}, "pager")
     head = await log.head()
 
     pages = [page async for page in log.pages(start, head, size=7)]
-    of_one = [page async for page in log.pages(start, head, funko.id, size=2)]
+    of_one = [page async for page in log.pages(start, head, funko.funko_id, size=2)]
 
     assert [p for _, envelopes in pages for p in positions(envelopes)] == await logged_between(
         pool, start, head
     )
     assert [len(envelopes) for _, envelopes in pages] == [7] * 8 + [4]
     assert all(last == positions(envelopes)[-1] for last, envelopes in pages)
-    assert [e for _, envelopes in of_one for e in envelopes] == await log.history(funko.id)
+    assert [e for _, envelopes in of_one for e in envelopes] == await log.history(funko.funko_id)
     assert [len(envelopes) for _, envelopes in of_one] == [2, 2, 1]
 
 

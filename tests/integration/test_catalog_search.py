@@ -8,8 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.funko import Funko
-from domain.ports import SORTABLE, CatalogQuery
+from domain.ports import SORTABLE, CatalogQuery, Recorded
 from domain.services import FunkoService
 from tests.integration.funko_events import new_fields
 
@@ -30,7 +29,7 @@ class Shelf:
 
     def __init__(self) -> None:
         self.token = uuid4().hex[:10]
-        self.funkos: dict[str, Funko] = {}
+        self.funkos: dict[str, Recorded] = {}
 
     def category(self, letter: str) -> str:
         return f"{self.token}-{letter}".upper()
@@ -40,11 +39,12 @@ class Shelf:
             fields = new_fields(self.category(letter), name=f"{self.token} {name}", stock=stock)
             fields["price"] = Decimal(price)
             funko = await service.create(fields, "alice")
-            self.funkos[str(funko.id)] = funko
+            self.funkos[str(funko.funko_id)] = funko
         # Updated in another order than created, so createdAt and updatedAt sort differently.
         for funko in list(self.funkos.values())[:2]:
-            amended = await service.amend(funko.id, {"image": "https://img.example/x.png"}, "bob")
-            self.funkos[str(amended.id)] = amended
+            image = {"image": "https://img.example/x.png"}
+            amended = await service.amend(funko.funko_id, image, "bob")
+            self.funkos[str(amended.funko_id)] = amended
 
     def names(self, *short: str) -> set[str]:
         return {f"{self.token} {name}" for name in short}
@@ -115,8 +115,8 @@ async def test_min_stock_is_inclusive_and_filters_combine(
     assert await names_found(service, combined) == shelf.names("1000 Hulk")
 
 
-def sort_key(funko: Funko, key: str) -> Any:
-    value = funko.as_dict()[key]
+def sort_key(funko: Recorded, key: str) -> Any:
+    value = funko.funko[key]
     return value.lower() if key == "name" else value
 
 
@@ -127,7 +127,7 @@ async def test_sorting_by_each_key_pages_through_every_match_once(
 ) -> None:
     funkos = list(shelf.funkos.values())
     expected = sorted(
-        funkos, key=lambda f: (sort_key(f, sort_by), f.id), reverse=direction == "desc"
+        funkos, key=lambda f: (sort_key(f, sort_by), f.funko_id), reverse=direction == "desc"
     )
     ids: list[str] = []
     for page in range(3):
@@ -138,7 +138,7 @@ async def test_sorting_by_each_key_pages_through_every_match_once(
         assert result.total == len(SHELF)
         assert len(result.content) == min(3, len(SHELF) - 3 * page)
         ids += [json.loads(doc)["id"] for doc in result.content]
-    assert ids == [str(f.id) for f in expected]
+    assert ids == [str(f.funko_id) for f in expected]
     past_the_end = CatalogQuery(name=shelf.token, sort_by=sort_by, page=3, size=3)
     assert (await service.search(past_the_end)).content == []
 
@@ -150,4 +150,4 @@ async def test_found_documents_show_the_funko_as_it_stands(
     for doc in page.content:
         found = json.loads(doc)
         funko = shelf.funkos[found["id"]]
-        assert found == {**funko.as_dict(), "price": float(funko.price)}
+        assert found == {**funko.funko, "price": float(funko.funko["price"])}

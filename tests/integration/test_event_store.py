@@ -73,9 +73,9 @@ async def test_a_stale_version_writes_nothing_while_its_batch_mate_commits(
     store: EventStore, service: FunkoService
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    stale = await EventSourcedFunkos(store).get(funko.id)
-    await service.amend(funko.id, {"stock": 2}, "alice")
-    history = [tuple(r) for r in await store.load(funko.id)]
+    stale = await EventSourcedFunkos(store).get(funko.funko_id)
+    await service.amend(funko.funko_id, {"stock": 2}, "alice")
+    history = [tuple(r) for r in await store.load(funko.funko_id)]
     head = await store.head()
     stale.amend({"stock": 99})
     other = Funko.register(new_fields())
@@ -89,7 +89,7 @@ async def test_a_stale_version_writes_nothing_while_its_batch_mate_commits(
     assert isinstance(refused, VersionConflict)
     assert committed == [head + 1]
     assert await store.head() == head + 1
-    assert [tuple(r) for r in await store.load(funko.id)] == history
+    assert [tuple(r) for r in await store.load(funko.funko_id)] == history
     assert [r["version"] for r in await store.load(other.id)] == [1]
 
 
@@ -98,7 +98,7 @@ async def test_of_two_writers_from_the_same_version_exactly_one_commits(
 ) -> None:
     funko = await service.create(new_fields(), "alice")
     repository = EventSourcedFunkos(store)
-    first, second = await repository.get(funko.id), await repository.get(funko.id)
+    first, second = await repository.get(funko.funko_id), await repository.get(funko.funko_id)
     first.amend({"stock": 5})
     second.amend({"stock": 6})
 
@@ -111,7 +111,7 @@ async def test_of_two_writers_from_the_same_version_exactly_one_commits(
     conflicts = [r for r in results if isinstance(r, VersionConflict)]
     assert len(conflicts) == 1
     winner = 5 if isinstance(results[1], VersionConflict) else 6
-    current = await repository.get(funko.id)
+    current = await repository.get(funko.funko_id)
     assert (current.version, current.stock) == (2, winner)
 
 
@@ -121,18 +121,18 @@ async def test_concurrent_amends_without_if_match_are_all_applied(
     funko = await service.create(new_fields(), "alice")
     stocks = range(100, 150)
 
-    await asyncio.gather(*(service.amend(funko.id, {"stock": s}, f"w{s}") for s in stocks))
+    await asyncio.gather(*(service.amend(funko.funko_id, {"stock": s}, f"w{s}") for s in stocks))
 
     rows = await pool.fetch(
         "SELECT version, (changes->>'stock')::int AS stock FROM events"
         " WHERE funko_id = $1 ORDER BY version",
-        funko.id,
+        funko.funko_id,
     )
     assert [r["version"] for r in rows] == list(range(1, 52))
     assert sorted(r["stock"] for r in rows[1:]) == list(stocks)
-    current = await service.repository.get(funko.id)
+    current = await service.repository.get(funko.funko_id)
     assert (current.version, current.stock) == (51, rows[-1]["stock"])
-    document = await service.get(funko.id)
+    document = await service.get(funko.funko_id)
     assert document.version == 51
     assert json.loads(document.json)["stock"] == rows[-1]["stock"]
 

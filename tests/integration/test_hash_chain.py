@@ -92,9 +92,10 @@ async def test_python_and_sql_hash_awkward_text_alike(
     for name, actor in zip(NAMES, ACTORS, strict=True):
         image = 'https://example.com/🦖/"quoted"\\path.png?q=ü'
         funko = await service.create(new_fields(name=name, category="straße", image=image), actor)
-        await service.amend(funko.id, {"name": f'{name[:90]}\\"', "price": Decimal("0.10")}, actor)
-        await service.delete(funko.id, actor[::-1])
-        ours.add(funko.id)
+        quoted = {"name": f'{name[:90]}\\"', "price": Decimal("0.10")}
+        await service.amend(funko.funko_id, quoted, actor)
+        await service.delete(funko.funko_id, actor[::-1])
+        ours.add(funko.funko_id)
 
     rows = await pool.fetch(RELINKED_IN_SQL, hash_chain.GENESIS)
 
@@ -112,8 +113,8 @@ async def test_python_and_sql_hash_awkward_text_alike(
 async def write_history(service: FunkoService, changes: int) -> UUID:
     funko = await service.create(new_fields(), "writer")
     for stock in range(changes):
-        await service.amend(funko.id, {"stock": stock}, "writer")
-    return funko.id
+        await service.amend(funko.funko_id, {"stock": stock}, "writer")
+    return funko.funko_id
 
 
 async def test_concurrent_appenders_leave_one_unbroken_chain(

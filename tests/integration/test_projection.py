@@ -52,13 +52,13 @@ async def test_the_read_model_follows_create_update_and_delete(
     first = await service.create(new_fields(first_category, price=Decimal("9.99")), "alice")
     second = await service.create(new_fields(first_category), "alice")
     assert await counts_of(pool, first_category) == {first_category: 2}
-    document = await service.get(first.id)
+    document = await service.get(first.funko_id)
     assert document.version == 1
-    assert json.loads(document.json) == {**first.as_dict(), "price": 9.99}
+    assert json.loads(document.json) == {**first.funko, "price": 9.99}
     assert list(json.loads(document.json)) == CONTRACT_KEYS
 
-    await service.amend(first.id, {"category": second_category, "stock": 8}, "bob")
-    row = await row_of(pool, first.id)
+    await service.amend(first.funko_id, {"category": second_category, "stock": 8}, "bob")
+    row = await row_of(pool, first.funko_id)
     assert row is not None
     assert (row["category"], row["stock"], row["version"]) == (second_category, 8, 2)
     assert row["price"] == Decimal("9.99")
@@ -66,23 +66,24 @@ async def test_the_read_model_follows_create_update_and_delete(
         first_category: 1, second_category: 1,
     }
 
-    await service.delete(first.id, "carol")
-    assert await row_of(pool, first.id) is None
+    await service.delete(first.funko_id, "carol")
+    assert await row_of(pool, first.funko_id) is None
     assert await counts_of(pool, first_category, second_category) == {first_category: 1}
     with pytest.raises(FunkoNotFound):
-        await service.get(first.id)
+        await service.get(first.funko_id)
 
-    await service.delete(second.id, "carol")
+    await service.delete(second.funko_id, "carol")
     assert await counts_of(pool, first_category, second_category) == {}
 
 
 async def history(service: FunkoService, category: str) -> None:
     """Creates, updates (one moving category) and a delete, all in ``category``."""
     funkos = [await service.create(new_fields(category), "alice") for _ in range(4)]
-    await service.amend(funkos[0].id, {"stock": 7, "price": Decimal("0.10")}, "bob")
-    await service.amend(funkos[1].id, {"category": f"{category}-MOVED"}, "bob")
-    await service.replace(funkos[2].id, new_fields(category, image="http://x.io/a.png"), "bob")
-    await service.delete(funkos[3].id, "carol")
+    await service.amend(funkos[0].funko_id, {"stock": 7, "price": Decimal("0.10")}, "bob")
+    await service.amend(funkos[1].funko_id, {"category": f"{category}-MOVED"}, "bob")
+    replacement = new_fields(category, image="http://x.io/a.png")
+    await service.replace(funkos[2].funko_id, replacement, "bob")
+    await service.delete(funkos[3].funko_id, "carol")
 
 
 async def test_rebuilding_leaves_the_read_model_as_it_was(
@@ -137,6 +138,6 @@ async def test_the_next_append_folds_a_gap_in_the_read_model_first(
     late = await service.create(new_fields(category), "dave")
 
     after_funkos, _ = await read_model(pool)
-    assert [r for r in after_funkos if r[0] != late.id] == funkos
+    assert [r for r in after_funkos if r[0] != late.funko_id] == funkos
     assert await counts_of(pool, category) == {category: count + 1}
     assert await projection_position(pool) == await store.head()

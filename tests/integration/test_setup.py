@@ -110,7 +110,7 @@ async def test_rebuild_command_leaves_the_same_read_model(database_url: str, ser
         {"name": "Rebuilt", "price": Decimal("3.50"), "stock": 1, "category": f"c-{uuid4().hex}"},
         "tester",
     )
-    await service.amend(first.id, {"stock": 7}, "tester")
+    await service.amend(first.funko_id, {"stock": 7}, "tester")
     query = "SELECT * FROM catalog_funkos ORDER BY id"
     cats = "SELECT * FROM catalog_categories ORDER BY name"
     conn = await asyncpg.connect(database_url)

@@ -61,13 +61,14 @@ class History:
 async def build_history(service: FunkoService) -> History:
     kept = await service.create(new_fields(), "alice")
     replaced = await service.create(new_fields(), "alice")
-    await service.amend(kept.id, {"stock": 5, "name": "Renamed"}, "bob")
-    deleted = await service.create(new_fields(kept.category), "alice")
-    await service.replace(replaced.id, new_fields(image="https://x.io/a.png"), "bob")
-    await service.delete(deleted.id, "carol")
+    await service.amend(kept.funko_id, {"stock": 5, "name": "Renamed"}, "bob")
+    deleted = await service.create(new_fields(kept.funko["category"]), "alice")
+    await service.replace(replaced.funko_id, new_fields(image="https://x.io/a.png"), "bob")
+    await service.delete(deleted.funko_id, "carol")
     last = await service.create(new_fields(), "alice")
-    await service.amend(last.id, {"price": 1}, "bob")
-    return History(kept.id, replaced.id, deleted.id, last.id, kept.category)
+    await service.amend(last.funko_id, {"price": 1}, "bob")
+    return History(kept.funko_id, replaced.funko_id, deleted.funko_id, last.funko_id,
+                   kept.funko["category"])
 
 
 async def verify_in_process(pool: asyncpg.Pool) -> Verified | Finding:
@@ -206,7 +207,7 @@ async def test_verify_passes_while_writers_go_on(shop: Shop) -> None:
             await shop.service.amend(funko_id, {"stock": stock}, "w")
             committed.append(await shop.pool.fetchval("SELECT position FROM log_head"))
 
-    writers = [asyncio.create_task(write(funko.id)) for funko in funkos[:4]]
+    writers = [asyncio.create_task(write(funko.funko_id)) for funko in funkos[:4]]
     await asyncio.sleep(0.05)
     try:
         outcome = await verify_in_process(shop.pool)

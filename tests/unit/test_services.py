@@ -8,38 +8,45 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.funko import Funko, FunkoDeleted, FunkoNotFound
-from domain.ports import CatalogPage, CatalogQuery, Category, FunkoDocument, VersionConflict
+from domain.ports import (
+    CatalogPage,
+    CatalogQuery,
+    Category,
+    Command,
+    FunkoDocument,
+    Recorded,
+    VersionConflict,
+)
 from domain.rules import InvalidFunko
-from domain.services import MAX_ATTEMPTS, FunkoService, PreconditionFailed, TooMuchContention
+from domain.services import FunkoService, IfMatch, PreconditionFailed
 
 
 class FakeFunkos:
-    """A FunkoRepository in memory; ``rivals`` are amends another writer commits first."""
+    """A FunkoRepository in memory, applying changes one at a time."""
 
     def __init__(self) -> None:
         self.stored: dict[UUID, Funko] = {}
         self.saves: list[tuple[UUID, int, str]] = []
-        self.rivals: list[dict[str, Any]] = []
 
     async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
         if funko_id not in self.stored:
             raise FunkoNotFound(str(funko_id))
         return deepcopy(self.stored[funko_id])
 
-    async def save(self, funko: Funko, actor: str) -> None:
-        if self.rivals:
-            rival = deepcopy(self.stored[funko.id])
-            rival.amend(self.rivals.pop(0))
-            self._commit(rival, "rival")
+    async def save(self, funko: Funko, actor: str) -> Recorded:
         stored = self.stored.get(funko.id)
         if (stored.version if stored else 0) != funko.version - 1:
             raise VersionConflict()
-        self._commit(funko, actor)
-
-    def _commit(self, funko: Funko, actor: str) -> None:
         funko.collect_events()
         self.stored[funko.id] = deepcopy(funko)
         self.saves.append((funko.id, funko.version, actor))
+        state = funko.as_dict()
+        return Recorded(funko.id, funko.version, len(self.saves), state, repr(state))
+
+    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+        funko = await self.get(funko_id)
+        command(funko)
+        return await self.save(funko, actor)
 
 
 class FakeCatalog:
@@ -77,8 +84,8 @@ async def test_creating_saves_a_funko_at_version_1(
     service: FunkoService, funkos: FakeFunkos
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    assert funkos.saves == [(funko.id, 1, "alice")]
-    assert (await funkos.get(funko.id)).category == "MARVEL"
+    assert funkos.saves == [(funko.funko_id, 1, "alice")]
+    assert (await funkos.get(funko.funko_id)).category == "MARVEL"
 
 
 async def test_an_invalid_funko_is_not_saved(service: FunkoService, funkos: FakeFunkos) -> None:
@@ -91,13 +98,13 @@ async def test_replacing_amending_and_deleting_each_save_one_version(
     service: FunkoService, funkos: FakeFunkos
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    await service.replace(funko.id, new_fields(name="Rocket", stock=1), "bob")
-    await service.amend(funko.id, {"price": 12}, "carol", expected=2)
-    await service.delete(funko.id, "dave", expected=3)
+    await service.replace(funko.funko_id, new_fields(name="Rocket", stock=1), "bob")
+    await service.amend(funko.funko_id, {"price": 12}, "carol", IfMatch(frozenset({2})))
+    await service.delete(funko.funko_id, "dave", IfMatch(frozenset({3})))
     assert [(v, a) for _, v, a in funkos.saves] == [
         (1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"),
     ]
-    stored = await funkos.get(funko.id)
+    stored = await funkos.get(funko.funko_id)
     assert (stored.name, stored.stock, stored.price, stored.deleted) == (
         "Rocket", 1, Decimal("12.00"), True,
     )
@@ -107,51 +114,14 @@ async def test_a_stale_if_match_is_refused_and_saves_nothing(
     service: FunkoService, funkos: FakeFunkos
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    await service.amend(funko.id, {"stock": 4}, "alice")
+    await service.amend(funko.funko_id, {"stock": 4}, "alice")
     with pytest.raises(PreconditionFailed) as caught:
-        await service.amend(funko.id, {"stock": 99}, "bob", expected=1)
+        await service.amend(funko.funko_id, {"stock": 99}, "bob", IfMatch(frozenset({1})))
     assert caught.value.current == 2
     with pytest.raises(PreconditionFailed):
-        await service.delete(funko.id, "bob", expected=3)
+        await service.delete(funko.funko_id, "bob", IfMatch(frozenset({3})))
     assert len(funkos.saves) == 2
-    assert (await funkos.get(funko.id)).stock == 4
-
-
-async def test_a_conflict_without_if_match_is_retried_on_the_winner(
-    service: FunkoService, funkos: FakeFunkos
-) -> None:
-    funko = await service.create(new_fields(), "alice")
-    funkos.rivals = [{"stock": 7}, {"name": "Star-Lord"}]
-    amended = await service.amend(funko.id, {"price": 1}, "bob")
-    assert amended.version == 4
-    stored = await funkos.get(funko.id)
-    assert (stored.version, stored.stock, stored.name, stored.price) == (
-        4, 7, "Star-Lord", Decimal("1.00"),
-    )
-    assert [a for _, _, a in funkos.saves] == ["alice", "rival", "rival", "bob"]
-
-
-async def test_a_conflict_with_if_match_becomes_precondition_failed(
-    service: FunkoService, funkos: FakeFunkos
-) -> None:
-    funko = await service.create(new_fields(), "alice")
-    funkos.rivals = [{"stock": 7}]
-    with pytest.raises(PreconditionFailed) as caught:
-        await service.amend(funko.id, {"stock": 1}, "bob", expected=1)
-    assert caught.value.current == 2
-    assert (await funkos.get(funko.id)).stock == 7
-    assert [a for _, _, a in funkos.saves] == ["alice", "rival"]
-
-
-async def test_a_write_that_always_loses_the_race_gives_up(
-    service: FunkoService, funkos: FakeFunkos
-) -> None:
-    funko = await service.create(new_fields(), "alice")
-    funkos.rivals = [{"stock": n} for n in range(MAX_ATTEMPTS)]
-    with pytest.raises(TooMuchContention):
-        await service.amend(funko.id, {"name": "Loser"}, "bob")
-    assert funkos.rivals == []
-    assert "bob" not in {a for _, _, a in funkos.saves}
+    assert (await funkos.get(funko.funko_id)).stock == 4
 
 
 async def test_an_unknown_funko_is_not_found(service: FunkoService, funkos: FakeFunkos) -> None:
@@ -167,20 +137,50 @@ async def test_an_unknown_funko_is_not_found(service: FunkoService, funkos: Fake
     assert funkos.saves == []
 
 
-@pytest.mark.parametrize("expected", [None, 2])
 async def test_a_deleted_funko_refuses_every_change(
-    service: FunkoService, funkos: FakeFunkos, expected: int | None
+    service: FunkoService, funkos: FakeFunkos
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    await service.delete(funko.id, "alice")
+    await service.delete(funko.funko_id, "alice")
     for change in (
-        service.replace(funko.id, new_fields(), "bob", expected),
-        service.amend(funko.id, {"stock": 1}, "bob", expected),
-        service.delete(funko.id, "bob", expected),
+        service.replace(funko.funko_id, new_fields(), "bob"),
+        service.amend(funko.funko_id, {"stock": 1}, "bob"),
+        service.delete(funko.funko_id, "bob"),
     ):
         with pytest.raises(FunkoDeleted):
             await change
     assert len(funkos.saves) == 2
+
+
+@pytest.mark.parametrize("condition", [IfMatch(), IfMatch(frozenset({2})), IfMatch(frozenset())])
+async def test_if_match_on_a_deleted_funko_fails_as_a_precondition(
+    service: FunkoService, funkos: FakeFunkos, condition: IfMatch
+) -> None:
+    funko = await service.create(new_fields(), "alice")
+    await service.delete(funko.funko_id, "alice")
+    for change in (
+        service.replace(funko.funko_id, new_fields(), "bob", condition),
+        service.amend(funko.funko_id, {"stock": 1}, "bob", condition),
+        service.delete(funko.funko_id, "bob", condition),
+    ):
+        with pytest.raises(PreconditionFailed) as caught:
+            await change
+        assert caught.value.current is None
+    assert len(funkos.saves) == 2
+
+
+async def test_if_match_holds_for_any_version_it_lists_or_any_at_all(
+    service: FunkoService, funkos: FakeFunkos
+) -> None:
+    funko = await service.create(new_fields(), "alice")
+    amended = await service.amend(funko.funko_id, {"stock": 1}, "bob", IfMatch(frozenset({7, 1})))
+    assert amended.version == 2
+    amended = await service.amend(funko.funko_id, {"stock": 2}, "bob", IfMatch())
+    assert amended.version == 3
+    with pytest.raises(PreconditionFailed) as caught:
+        await service.amend(funko.funko_id, {"stock": 3}, "bob", IfMatch(frozenset({1, 2})))
+    assert caught.value.current == 3
+    assert len(funkos.saves) == 3
 
 
 async def test_get_serves_the_catalog_document() -> None:
