@@ -126,11 +126,13 @@ function flip(direction) {
 function fill(row, funko) {
   row.dataset.version = funko.version;
   row.replaceChildren(
-    element("td", { class: "name", "data-label": "Name" }, funko.name),
+    // A long name is cut short on screen (see dashboard.css): the whole of it is in the tooltip.
+    element("td", { class: "name", "data-label": "Name", title: funko.name },
+      element("span", {}, funko.name)),
     element("td", { "data-label": "Category" }, funko.category),
     element("td", { class: "number", "data-label": "Price" }, price(funko.price)),
     element("td", { class: "number", "data-label": "Stock" }, funko.stock),
-    element("td", { "data-label": "Updated" }, timeOf(funko.updatedAt, "stamp")),
+    element("td", { class: "stamp", "data-label": "Updated" }, timeOf(funko.updatedAt, "stamp")),
   );
 }
 
