@@ -21,6 +21,7 @@ from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
 from web.problems import Handler, problems
 from web.request_ids import request_ids, send_request_id
+from web.server_log import ServerLog
 
 POOL_CLOSE_TIMEOUT = 5.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -73,7 +74,9 @@ def create_app(settings: Settings) -> web.Application:
     """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
     middlewares = [request_ids, monitoring.time_commands, problems, deadline, same_origin]
     app = web.Application(
-        client_max_size=BODY_LIMIT, middlewares=middlewares, handler_args=REQUEST_HEAD_LIMITS
+        client_max_size=BODY_LIMIT,
+        middlewares=middlewares,
+        handler_args={**REQUEST_HEAD_LIMITS, "logger": ServerLog()},
     )
     app.on_response_prepare.append(send_request_id)
     app.on_response_prepare.append(lift_deadline)
