@@ -103,15 +103,18 @@ def _progress(description: str, start: int = 0) -> Iterator[Progress]:
 
 
 def _on_database(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
-    """Run ``work(connection)`` on the migrated database, then close the connection."""
+    """Run ``work(connection)`` on the migrated database, its read model caught up with the
+    log, then close the connection."""
     import asyncpg
 
     from infrastructure.database import migrate as apply
+    from infrastructure.projection import CatalogProjection
 
     async def run(url: str) -> T:
         await apply(url)
         conn = await asyncpg.connect(url)
         try:
+            await CatalogProjection().catch_up(conn)  # what a migration left to the projection
             return await work(conn)
         finally:
             await conn.close()

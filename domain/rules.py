@@ -4,6 +4,7 @@ Each rule takes a raw value and returns it normalised (trimmed, upper-cased,
 quantised) or raises ``ValueError`` with a message meant for the client.
 """
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -123,3 +124,9 @@ def check_fields(fields: Mapping[str, Any], *, required: bool) -> dict[str, Any]
     if errors:
         raise InvalidFunko(errors)
     return clean
+
+
+def search_key(text: str) -> str:
+    """``text`` as names are matched and sorted: case-folded (so "ΣΊΣΥΦΟΣ" is "σίσυφος" and
+    "İstanbul" is itself), in NFC on both sides of the fold."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())

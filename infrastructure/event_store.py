@@ -62,6 +62,7 @@ class NewEvent:
     data: str
     changes: str
     category: str
+    name: str
     actor: str
     created_at: datetime
 
@@ -75,6 +76,7 @@ class LoggedEvent:
     type: str
     data: str
     category: str
+    name: str
 
 
 # What asyncpg hands out: a plain connection, or a pool's proxy of one.
@@ -297,7 +299,8 @@ class EventStore:
                 self.hashing_seconds += perf_counter() - started
                 await conn.execute(APPEND, *_columns(accepted), hashes, head, hashes[-1])
                 logged = [
-                    LoggedEvent(p, e.funko_id, e.type, e.data, e.category) for p, e in accepted
+                    LoggedEvent(p, e.funko_id, e.type, e.data, e.category, e.name)
+                    for p, e in accepted
                 ]
                 await self._follower.follow(conn, head_before, logged)
         self.appended += len(accepted)

@@ -101,6 +101,7 @@ def new_event(
         data=dumps(funko.as_dict() if state is None else state),
         changes=dumps(changes_of(domain_event)),
         category=funko.category,
+        name=funko.name,
         actor=actor,
         created_at=domain_event.timestamp,
     )

@@ -6,12 +6,16 @@ to the very next read on any process. ``catch_up`` and ``rebuild`` fold the log 
 from its tracked position, or from zero.
 """
 
+from __future__ import annotations
+
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
 
+from domain.rules import search_key
 from infrastructure.event_store import Connection, LoggedEvent
 
 NAME = "catalog"
@@ -21,17 +25,19 @@ PAGE = 2000
 APPLY = """
 WITH upserted AS (
     INSERT INTO catalog_funkos
-        (id, name, price, stock, image, category, version, created_at, updated_at, doc)
+        (id, name, price, stock, image, category, version, created_at, updated_at, doc,
+         name_key)
     SELECT f.id, f.name, f.price, f.stock, f.image, f.category, f.version, f."createdAt",
-           f."updatedAt", d
-    FROM unnest($1::json[]) AS d,
-         json_to_record(d) AS f(id uuid, name text, price numeric, stock int, image text,
-                                category text, version int, "createdAt" timestamptz,
-                                "updatedAt" timestamptz)
+           f."updatedAt", u.d, u.k
+    FROM unnest($1::json[], $5::text[]) AS u(d, k),
+         json_to_record(u.d) AS f(id uuid, name text, price numeric, stock int, image text,
+                                  category text, version int, "createdAt" timestamptz,
+                                  "updatedAt" timestamptz)
     ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, price = excluded.price, stock = excluded.stock,
         image = excluded.image, category = excluded.category, version = excluded.version,
-        created_at = excluded.created_at, updated_at = excluded.updated_at, doc = excluded.doc
+        created_at = excluded.created_at, updated_at = excluded.updated_at, doc = excluded.doc,
+        name_key = excluded.name_key
 ), removed AS (
     DELETE FROM catalog_funkos WHERE id = ANY($2::uuid[])
 ), counted AS (
@@ -41,8 +47,14 @@ WITH upserted AS (
 SELECT 1
 """
 LOGGED = """
-SELECT position, funko_id, type, data::text AS data, data->>'category' AS category
+SELECT position, funko_id, type, data::text AS data, data->>'category' AS category,
+       data->>'name' AS name
 FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3
+"""
+UNKEYED = "SELECT id, name FROM catalog_funkos WHERE name_key IS NULL LIMIT $1"
+KEY = """
+UPDATE catalog_funkos c SET name_key = k.key
+FROM unnest($1::uuid[], $2::text[]) AS k(id, key) WHERE c.id = k.id
 """
 Progress = Callable[[int, int], None]
 
@@ -67,15 +79,19 @@ class CatalogProjection:
             await self._track(conn, new[-1].position)
         await self._apply(conn, new)
 
-    async def catch_up(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
-        """Fold whatever the read model has not seen yet; return the position reached."""
-        async with pool.acquire() as conn, conn.transaction():
+    async def catch_up(
+        self, db: asyncpg.Pool | Connection, progress: Progress | None = None
+    ) -> int:
+        """Fold whatever the read model has not seen yet, and key the rows that a migration
+        left without search keys; return the position reached."""
+        async with _connection(db) as conn, conn.transaction():
             head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
             position = await conn.fetchval(
                 "SELECT position FROM projection_positions WHERE name = $1 FOR UPDATE", NAME
             )
             await self.fold(conn, position, head, progress)
             await self._track(conn, head)
+            await _key_unkeyed(conn)
             return int(head)
 
     async def rebuild(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
@@ -117,10 +133,17 @@ class CatalogProjection:
                 counts[before[funko_id]] -= 1
             if event.type != "DELETE":
                 counts[event.category] += 1
-        live = [e.data for e in latest.values() if e.type != "DELETE"]
+        live = [e for e in latest.values() if e.type != "DELETE"]
         gone = [e.funko_id for e in latest.values() if e.type == "DELETE"]
         changed = {name: n for name, n in counts.items() if n}
-        await conn.execute(APPLY, live, gone, list(changed), list(changed.values()))
+        await conn.execute(
+            APPLY,
+            [e.data for e in live],
+            gone,
+            list(changed),
+            list(changed.values()),
+            [search_key(e.name) for e in live],
+        )
         # Rows a count reached 0 in: the statement above cannot see its own upsert.
         shrunk = [name for name, n in changed.items() if n < 0]
         if shrunk:
@@ -129,7 +152,24 @@ class CatalogProjection:
                 shrunk,
             )
 
-    async def _track(self, conn: Connection, position: int) -> None:
+    @staticmethod
+    async def _track(conn: Connection, position: int) -> None:
         await conn.execute(
             "UPDATE projection_positions SET position = $2 WHERE name = $1", NAME, position
         )
+
+
+async def _key_unkeyed(conn: Connection) -> None:
+    """Give rows without a name_key (written before migration 0005) theirs."""
+    while rows := await conn.fetch(UNKEYED, PAGE):
+        keys = [search_key(row["name"]) for row in rows]
+        await conn.execute(KEY, [row["id"] for row in rows], keys)
+
+
+@asynccontextmanager
+async def _connection(db: asyncpg.Pool | Connection) -> AsyncIterator[Connection]:
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db

@@ -25,7 +25,10 @@ CREATE TEMP TABLE catalog_funkos (LIKE public.catalog_funkos INCLUDING ALL) ON C
 CREATE TEMP TABLE catalog_categories (LIKE public.catalog_categories INCLUDING ALL)
     ON COMMIT DROP;
 """
-ROW = "id, name, price, stock, image, category, version, created_at, updated_at, doc::text"
+ROW = (
+    "id, name, price, stock, image, category, version, created_at, updated_at, doc::text,"
+    " name_key"
+)
 FUNKOS_DIFFER = f"""
 SELECT coalesce(max(e.position), $1) AS position, d.id FROM (
     (SELECT {ROW} FROM public.catalog_funkos EXCEPT SELECT {ROW} FROM pg_temp.catalog_funkos)

@@ -83,6 +83,14 @@ async def test_name_matches_a_case_insensitive_substring(client: Client) -> None
     assert set(ids(await search(client, name=token.swapcase()))) == wanted
 
 
+@pytest.mark.parametrize("name", ["İstanbul", "ΣΊΣΥΦΟΣ", "σίσυφος", "Straße"])
+async def test_a_name_search_finds_the_name_as_written(client: Client, name: str) -> None:
+    token = unique("Folded")
+    funko = await create(client, name=f"{token} {name}")
+    assert ids(await search(client, name=f"{token} {name}")) == [funko["id"]]
+    assert ids(await search(client, name=f"{token} {name}".upper())) == [funko["id"]]
+
+
 async def test_name_treats_like_wildcards_literally(client: Client) -> None:
     token = unique("wild")
     percent = (await create(client, name=f"{token}%off"))["id"]

@@ -4,8 +4,8 @@ on a state the log never held, across processes too."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 

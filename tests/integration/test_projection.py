@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from domain.funko import FunkoNotFound
+from domain.ports import CatalogQuery
 from domain.services import FunkoService
 from infrastructure.event_store import EventStore
 from infrastructure.projection import CatalogProjection
@@ -123,6 +124,26 @@ async def test_catching_up_restores_what_the_read_model_lost(
 
     assert await read_model(pool) == before
     assert await projection_position(pool) == await store.head()
+
+
+KEYS = "SELECT name_key FROM catalog_funkos WHERE id = ANY($1) ORDER BY id"
+
+
+async def test_catching_up_keys_the_rows_written_before_names_had_search_keys(
+    service: FunkoService, pool: asyncpg.Pool
+) -> None:
+    names = [f"{unique('Keyless')} ΣΊΣΥΦΟΣ {n}" for n in range(3)]
+    ids = [(await service.create(new_fields(name=name), "alice")).funko_id for name in names]
+    keys = await pool.fetch(KEYS, ids)
+    await pool.execute("UPDATE catalog_funkos SET name_key = NULL WHERE id = ANY($1)", ids)
+    found = await service.search(CatalogQuery(name=names[0]))
+    assert found.total == 0, "a row without a key is not found (as after migration 0005)"
+
+    await CatalogProjection().catch_up(pool)
+
+    assert await pool.fetch(KEYS, ids) == keys
+    found = await service.search(CatalogQuery(name=names[0].lower()))
+    assert [json.loads(doc)["name"] for doc in found.content] == [names[0]]
 
 
 async def test_the_next_append_folds_a_gap_in_the_read_model_first(
