@@ -26,7 +26,7 @@ class Settings:
     jwt_secret: str = ""
     ws_heartbeat: float = 30.0
     allowed_origins: tuple[str, ...] = ()
-    ws_send_timeout: float = 10.0  # seconds a frame may wait for a client that stopped reading
+    send_timeout: float = 10.0  # seconds an answer or frame may wait for a client not reading
     # Not in the environment (tests and benchmarks set it): entries a live subscriber may
     # have waiting before it goes back to reading the log.
     ws_buffer: int = 1024
@@ -41,7 +41,7 @@ class Settings:
             jwt_secret=env.get("FUNKO_JWT_SECRET") or kept_secret(),
             ws_heartbeat=_number(env, "WS_HEARTBEAT", cls.ws_heartbeat, float),
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
-            ws_send_timeout=_number(env, "WS_SEND_TIMEOUT", cls.ws_send_timeout, float),
+            send_timeout=_number(env, "SEND_TIMEOUT", cls.send_timeout, float),
         )
 
 

@@ -15,7 +15,7 @@ from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
 from web import audit, dashboard, funkos, health, monitoring, openapi, streams
 from web.auth import TokenVerifier
-from web.deadline import deadline, lift_deadline
+from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
 from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
 from web.origins import check_origin
@@ -32,6 +32,10 @@ REQUEST_HEAD_LIMITS = {
     "max_field_size": 8190,  # one header, name and value
     "max_headers": 64,
 }
+# After refusing a body it did not read (401, 408, 413), the server reads and drops the rest of
+# it this long, so the client can still read the answer, then closes (aiohttp's 10 s would let a
+# slow sender hold the connection that much longer).
+LINGERING = 2.0
 
 
 @web.middleware
@@ -72,11 +76,13 @@ async def event_store(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
-    middlewares = [request_ids, monitoring.time_commands, problems, deadline, same_origin]
+    middlewares = [
+        send_within, request_ids, monitoring.time_commands, problems, deadline, same_origin
+    ]
     app = web.Application(
         client_max_size=BODY_LIMIT,
         middlewares=middlewares,
-        handler_args={**REQUEST_HEAD_LIMITS, "logger": ServerLog()},
+        handler_args={**REQUEST_HEAD_LIMITS, "lingering_time": LINGERING, "logger": ServerLog()},
     )
     app.on_response_prepare.append(send_request_id)
     app.on_response_prepare.append(lift_deadline)

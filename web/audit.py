@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from infrastructure.audit_log import AuditLog
 from infrastructure.json_codec import dumps
 from web.auth import require
+from web.deadline import send_part
 from web.funkos import JSON, funko_id_of, funko_response
 from web.keys import POOL, SERVICE, TOKENS
 from web.problems import Problem, invalid
@@ -87,7 +88,7 @@ async def _stream_events(request: web.Request, log: AuditLog, after: int) -> web
     await response.prepare(request)
     async with aclosing(log.pages(after, head)) as pages:
         async for _, envelopes in pages:
-            await response.write(("\n".join(envelopes) + "\n").encode())
+            await send_part(request, response, ("\n".join(envelopes) + "\n").encode())
     await response.write_eof()
     return response
 

@@ -1,17 +1,25 @@
-"""Every request starts its answer within DEADLINE seconds, or is answered 503.
+"""Time limits on a request: its answer starts within DEADLINE seconds, and a whole answer is
+taken by the client within the send timeout, or the connection is dropped.
 
 A database that stops answering (a hung host, a lost network) would otherwise hold a request
 for as long as asyncpg's command timeout allows, and queue the rest behind it for a
 connection. Cancelling the handler is not enough: asyncpg then waits, still up to the command
 timeout, to cancel the query and roll back on the connection. So the handler runs as its own
-task, and at the deadline it is cancelled and left to clean up while the client gets its 503.
-Once a response is under way (an NDJSON stream, a WebSocket) it may take as long as it needs.
+task, and at the deadline it is cancelled and left to clean up while the client gets its
+answer: 408 if the client had not even sent its whole body, else 503. Once a response is under
+way (an NDJSON stream, a WebSocket) it may take as long as it needs to start.
+
+A client that never reads its answers (pipelining requests, say) would hold a handler, its
+connection and the kernel's buffers for ever: an answer the client has not taken within the
+send timeout has its connection reset.
 """
 
 import asyncio
 
 from aiohttp import web
 
+from web.connections import reset
+from web.keys import SETTINGS
 from web.problems import Handler, Problem
 
 DEADLINE = 3.0
@@ -29,7 +37,8 @@ DUE = web.RequestKey("deadline", Due)
 
 @web.middleware
 async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer 503 (inside ``problems``) when the handler has not answered by the deadline."""
+    """Answer 503, or 408 (inside ``problems``), when the handler has not answered by the
+    deadline."""
     loop = asyncio.get_running_loop()
     due = request[DUE] = Due(loop.time() + DEADLINE)
     work = asyncio.ensure_future(handler(request))
@@ -39,16 +48,29 @@ async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse
             if not work.done() and due.at is not None and loop.time() >= due.at:
                 work.cancel()
                 work.add_done_callback(_cleaned_up)
-                raise Problem(
-                    503,
-                    "Service unavailable",
-                    f"No answer within {DEADLINE:g} s: the database is slow or unreachable.",
-                    headers={"Retry-After": "1"},
-                )
+                raise _overdue(request)
     except asyncio.CancelledError:
         work.cancel()
         raise
     return work.result()
+
+
+def _overdue(request: web.Request) -> Problem:
+    if not request.content.is_eof():
+        return Problem(
+            408,
+            "Request timeout",
+            f"The request's body did not arrive within {DEADLINE:g} s; nothing was done.",
+            close=True,
+        )
+    return Problem(
+        503,
+        "Service unavailable",
+        f"The request was not answered within {DEADLINE:g} s and was given up: the server is"
+        " too busy or its database too slow. A write was not applied unless its commit had"
+        " already begun: read before retrying it.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _cleaned_up(work: "asyncio.Future[web.StreamResponse]") -> None:
@@ -62,3 +84,33 @@ async def lift_deadline(request: web.Request, response: web.StreamResponse) -> N
     due = request.get(DUE)
     if due is not None:
         due.at = None
+
+
+@web.middleware
+async def send_within(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Send a whole (not streamed) answer here, within the send timeout, or reset the
+    connection; aiohttp then finds it sent, or the connection gone."""
+    response = await handler(request)
+    # Only a whole Response: prepare() may be called again on it (aiohttp calls it after us).
+    if response.prepared or not isinstance(response, web.Response):
+        return response
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].send_timeout):
+            await response.prepare(request)
+            await response.write_eof()
+    except TimeoutError:
+        if request.transport is not None:
+            reset(request.transport)
+    return response
+
+
+async def send_part(request: web.Request, response: web.StreamResponse, data: bytes) -> None:
+    """Write part of a streamed answer; a client that takes none of it within the send
+    timeout has its connection reset (ConnectionResetError)."""
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].send_timeout):
+            await response.write(data)
+    except TimeoutError:
+        if request.transport is not None:
+            reset(request.transport)
+        raise ConnectionResetError("the client stopped reading its answer") from None

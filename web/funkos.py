@@ -66,6 +66,22 @@ def _not_modified(request: web.Request, version: int) -> bool:
     return any(tag.value in (ETAG_ANY, str(version)) for tag in tags)
 
 
+async def _continue_if_wanted(request: web.Request) -> None:
+    """``Expect: 100-continue``: ask for the body only if it would be taken. A request that
+    will be refused (no admin token, a body over the limit) gets its refusal instead, before
+    the client sends the body; any other expectation is ignored."""
+    if request.headers.get("Expect", "").lower() != "100-continue" or request.version < (1, 1):
+        return
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        return
+    try:
+        _admin(request)
+    except Problem:
+        return
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0  # the answer proper has not started
+
+
 async def _body(request: web.Request) -> object:
     # Refuse by the declared length before reading; aiohttp's client_max_size caps the rest.
     if request.content_length is not None and request.content_length > BODY_LIMIT:
@@ -154,10 +170,11 @@ async def list_categories(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/funkos", create_funko)
+    expect = _continue_if_wanted
+    app.router.add_post("/api/v1/funkos", create_funko, expect_handler=expect)
     app.router.add_get("/api/v1/funkos", search_funkos)
     app.router.add_get("/api/v1/funkos/{id}", get_funko)
-    app.router.add_put("/api/v1/funkos/{id}", replace_funko)
-    app.router.add_patch("/api/v1/funkos/{id}", amend_funko)
+    app.router.add_put("/api/v1/funkos/{id}", replace_funko, expect_handler=expect)
+    app.router.add_patch("/api/v1/funkos/{id}", amend_funko, expect_handler=expect)
     app.router.add_delete("/api/v1/funkos/{id}", delete_funko)
     app.router.add_get("/api/v1/categories", list_categories)

@@ -34,11 +34,13 @@ class Problem(Exception):
         detail: str | None = None,
         errors: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        close: bool = False,
     ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail = status, title, detail
         self.errors = dict(errors) if errors else None
         self.headers = dict(headers or {})
+        self.close = close  # end the connection after the answer
 
 
 def invalid(
@@ -56,12 +58,15 @@ def problem_response(problem: Problem) -> web.Response:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
-    return web.Response(
+    response = web.Response(
         status=problem.status,
         text=dumps(body),
         content_type="application/problem+json",
         headers=problem.headers,
     )
+    if problem.close:
+        response.force_close()
+    return response
 
 
 def as_problem(error: BaseException) -> Problem | None:

@@ -142,7 +142,7 @@ async def _send(
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:
     """Watch for stalled subscribers while serving; say 1001 to all on shutdown."""
-    subscribers = app[SUBSCRIBERS] = Subscribers(app[SETTINGS].ws_send_timeout)
+    subscribers = app[SUBSCRIBERS] = Subscribers(app[SETTINGS].send_timeout)
     watcher = asyncio.create_task(subscribers.watch(), name="stalled-subscribers")
     yield
     watcher.cancel()

@@ -6,29 +6,17 @@ event loop the server runs on (uvloop's transports are not ``asyncio.Transport``
 """
 
 import asyncio
-import contextlib
-import socket as sockets
-import struct
 from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
 
 from infrastructure.subscription import Subscription
+from web.connections import reset
 
 STALLED = 4008
 CLOSE_TIMEOUT = 2.0
 HIGH_WATER = 64 * 1024  # bytes a client's socket may hold before live frames wait in the buffer
 Transport = asyncio.Transport | None  # what aiohttp names it; uvloop's has the same methods
-
-
-def reset(transport: asyncio.Transport) -> None:
-    """Drop the connection at once. The kernel would otherwise keep the unsent frames and go
-    on offering them to a peer that reads nothing; linger 0 makes close() send a reset."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):  # already gone
-            sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
 
 
 def socket_writer(request: web.Request) -> Callable[[bytes], bool]:

@@ -22,6 +22,7 @@ import pytest
 from tests.e2e.conftest import StartServer
 from tests.e2e.shop import ADMIN, FUNKOS, SECRET, decode
 from tests.faults.private_postgres import free_port
+from web.deadline import DEADLINE
 from web.funkos import BODY_LIMIT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,3 +199,61 @@ async def test_more_than_64_headers_are_refused(address: Address) -> None:
     assert (await exchange(address, padded(64))).status == 200
     await refused_head(address, padded(65))
     await refused_head(address, padded(1000))
+
+
+async def first_answer_line(address: Address, head: str) -> tuple[bytes, asyncio.StreamReader]:
+    """Send ``head`` with ``Expect: 100-continue`` and no body yet; the first line answered."""
+    reader, writer = await asyncio.open_connection(*address)
+    writer.write(head.replace("\n", "\r\n").encode() + b"\r\nExpect: 100-continue\r\n\r\n")
+    async with asyncio.timeout(PROMPTLY):
+        return await reader.readline(), reader
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [((AS_ADMIN, f"Content-Length: {BODY_LIMIT + 1}"), 413), (("Content-Length: 99",), 401)],
+    ids=["over 64 KiB", "no token"],
+)
+async def test_a_body_that_would_be_refused_is_not_asked_for(
+    address: Address, headers: tuple[str, ...], status: int
+) -> None:
+    head = request_head("POST", FUNKOS, "Content-Type: application/json", *headers)
+    line, _ = await first_answer_line(address, head)
+    assert line.startswith(f"HTTP/1.1 {status} ".encode()), line
+
+
+async def test_a_body_that_will_be_taken_is_asked_for_with_100_continue(address: Address) -> None:
+    body = b'{"name": "Asked for", "price": 1, "stock": 1, "category": "expect"}'
+    head = request_head(
+        "POST", FUNKOS, AS_ADMIN, "Content-Type: application/json", f"Content-Length: {len(body)}"
+    )
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(head.replace("\n", "\r\n").encode() + b"\r\nExpect: 100-continue\r\n\r\n")
+        async with asyncio.timeout(PROMPTLY):
+            assert await reader.readline() == b"HTTP/1.1 100 Continue\r\n"
+            assert await reader.readline() == b"\r\n"
+            writer.write(body)
+            assert (await reader.readline()).startswith(b"HTTP/1.1 201 ")
+    finally:
+        writer.close()
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closed(
+    address: Address,
+) -> None:
+    head = request_head(
+        "POST", FUNKOS, AS_ADMIN, "Content-Type: application/json", "Content-Length: 100"
+    )
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(head.replace("\n", "\r\n").encode() + b"\r\n\r\n" + b'{"name": "sl')
+        async with asyncio.timeout(DEADLINE + PROMPTLY):
+            status = await reader.readline()
+            answer = await reader.read()  # to the end: the server hangs up after it
+    finally:
+        writer.close()
+    assert status.startswith(b"HTTP/1.1 408 "), status
+    head_lines, _, body = answer.partition(b"\r\n\r\n")
+    assert b"application/problem+json" in head_lines
+    assert decode(body.decode())["status"] == 408

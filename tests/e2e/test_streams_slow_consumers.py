@@ -74,7 +74,7 @@ async def stall(client: Client, pool: asyncpg.Pool) -> tuple[StalledPeer, Listen
 async def test_a_stalled_subscriber_is_cut_off_and_can_resume_where_it_was(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:
-    client = await serve(aiohttp_client, database_url, ws_send_timeout=SEND_TIMEOUT)
+    client = await serve(aiohttp_client, database_url, send_timeout=SEND_TIMEOUT)
     peer, normal, start = await stall(client, pool)
     reader = client.app[READER]
     try:
@@ -100,7 +100,7 @@ async def test_a_stalled_subscriber_is_cut_off_and_can_resume_where_it_was(
 async def test_a_stalled_subscriber_is_dropped_even_if_it_never_reads_again(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:
-    client = await serve(aiohttp_client, database_url, ws_send_timeout=SEND_TIMEOUT)
+    client = await serve(aiohttp_client, database_url, send_timeout=SEND_TIMEOUT)
     peer, normal, _ = await stall(client, pool)
     try:
         limit = SEND_TIMEOUT + CLOSING

@@ -45,7 +45,7 @@ async def subscribed(session: aiohttp.ClientSession, count: int) -> None:
 async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
     fresh_database: str, servers: StartServer
 ) -> None:
-    server = await servers(fresh_database, WS_SEND_TIMEOUT=str(SEND_TIMEOUT))
+    server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT))
     async with aiohttp.ClientSession(base_url=server.base) as session:
         normal = Listener(await session.ws_connect("/ws/v1/funkos"))
         peers = await stalled_peers(server, PEERS)
