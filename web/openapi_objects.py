@@ -18,9 +18,12 @@ PROBLEMS = {
     401: "No bearer token, or one that is malformed, badly signed or expired.",
     403: "The token lacks the role, or the Origin header is not allowed.",
     404: "No such Funko, version or resource (a deleted Funko is not found).",
-    412: "If-Match names another version than the current one: nothing changed.",
+    408: "The body did not arrive within 3 s: nothing was done, and the connection is closed.",
+    412: "If-Match does not hold (another version, only weak tags, or a deleted Funko):"
+    " nothing changed.",
     413: "The body is over 64 KiB.",
-    503: "The database is not answering, or concurrent writes kept winning: retry.",
+    503: "No answer within 3 s (the server too busy, the database slow or down), or writers on"
+    " other server processes kept changing this Funko first: retry.",
 }
 PROBLEM_HEADERS: dict[int, Json] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
@@ -88,13 +91,21 @@ def header(name: str, description: str, schema: Json | None = None) -> Json:
 FUNKO_ID = path("id", {"type": "string", "format": "uuid"}, "The Funko's id.")
 VERSION = path("version", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "A version.")
 # An ETag is a version in quotes; a tag of another form names no version (If-Match: 412).
-ETAG_VALUE = {"type": "string", "pattern": '^(W/)?"[0-9]{1,18}"$'}
+ETAG_LIST = {
+    "type": "string",
+    "pattern": r'^\s*(\*|(W/)?"[0-9]{1,18}"(\s*,\s*(W/)?"[0-9]{1,18}")*)\s*$',
+}
 IF_MATCH = header(
     "If-Match",
-    'Apply only to this version ("*": any). Stale: 412.',
-    {"anyOf": [ETAG_VALUE, {"const": "*"}]},
+    'Apply only if the Funko is live and at one of these versions (RFC 9110: "2", "3"), or at'
+    ' any ("*"). Tags compare strongly: a weak one (W/"3") never holds. Not holding: 412.',
+    ETAG_LIST,
 )
-IF_NONE_MATCH = header("If-None-Match", "The ETag already held: 304 if still current.", ETAG_VALUE)
+IF_NONE_MATCH = header(
+    "If-None-Match",
+    'ETags already held, or "*": 304 when one of them (compared weakly) is the current version.',
+    ETAG_LIST,
+)
 ACCEPT = header(
     "Accept",
     f"{NDJSON} streams every event after `after` (up to the head at the start), one a line.",

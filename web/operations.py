@@ -32,7 +32,7 @@ from web.schemas import SearchParams
 from web.streams import StreamParams
 
 TEXT = {"type": "string"}
-WRITE_PROBLEMS = (400, 401, 403, 404, 412, 413, 503)
+WRITE_PROBLEMS = (400, 401, 403, 404, 408, 412, 413, 503)
 
 
 def operations() -> dict[tuple[str, str], Json]:
@@ -45,7 +45,7 @@ def operations() -> dict[tuple[str, str], Json]:
             ADMIN,
             requestBody=body("FunkoBody"),
             responses=funko_ok("Created.", "201", {"Location": {"schema": TEXT}})
-            | problems(400, 401, 403, 413, 503),
+            | problems(400, 401, 403, 408, 413, 503),
         ),
         ("GET", "/api/v1/funkos"): operation(
             "searchFunkos",
