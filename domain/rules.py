@@ -1,14 +1,17 @@
 """Field rules of a Funko, as the public contract states them.
 
-Each rule takes a raw value and returns it normalised (trimmed, upper-cased,
+Each rule takes a raw value and returns it normalised (NFC, trimmed, upper-cased,
 quantised) or raises ``ValueError`` with a message meant for the client.
+Trimming takes off whitespace and the format characters that show nothing (Unicode Cf: zero
+width spaces and joiners, BOM, soft hyphen, bidi marks...), so invisible text is empty text.
 """
 
 import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
+
+from domain.urls import is_http_url
 
 NAME_MAX = 100
 CATEGORY_MAX = 50
@@ -17,8 +20,13 @@ PRICE_MAX = Decimal("1000000")
 STOCK_MAX = 1_000_000
 CENTS = Decimal("0.01")
 FIELDS = ("name", "price", "stock", "image", "category")
-
-
+# Format characters (Cf) that show a glyph: the Arabic number sign and its kin lead the digits
+# they span, so one at the start of a name is text, not padding.
+VISIBLE_FORMAT = frozenset(
+    "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
+)
+# Tag characters end an emoji tag sequence (the flags of England, Scotland, Wales).
+TAGS = ("\U000e0020", "\U000e007f")
 class InvalidFunko(ValueError):
     """Raised when fields break the rules; ``errors`` maps each field to its message."""
 
@@ -38,7 +46,50 @@ def plain_text(value: str) -> str:
     return value
 
 
-def _text(value: Any, limit: int, normalise: Callable[[str], str] = str.strip) -> str:
+def _invisible(char: str) -> bool:
+    """Whitespace, or a format character that shows nothing (U+200B, U+FEFF, U+00AD...)."""
+    return char.isspace() or (unicodedata.category(char) == "Cf" and char not in VISIBLE_FORMAT)
+
+
+def _tags_from(text: str, start: int, end: int) -> int:
+    """Where the run of tag characters that ends ``text[:end]`` begins (``end``: none)."""
+    while end > start and TAGS[0] <= text[end - 1] <= TAGS[1]:
+        end -= 1
+    return end
+
+
+def _end_of_trimmed(text: str, start: int) -> int:
+    """Where ``text`` ends once trimmed (``start``: where it begins)."""
+    end = len(text)
+    while end > start:
+        tags = _tags_from(text, start, end)
+        if tags < end:  # tags after something visible are an emoji's: they stay
+            if tags > start and not _invisible(text[tags - 1]):
+                return end
+            end = tags
+        elif _invisible(text[end - 1]):
+            end -= 1
+        else:
+            return end
+    return end
+
+
+def trimmed(text: str) -> str:
+    """``text`` in NFC without whitespace or invisible format characters at either end."""
+    text = unicodedata.normalize("NFC", text)
+    start = 0
+    while start < len(text) and _invisible(text[start]):
+        start += 1
+    return text[start : _end_of_trimmed(text, start)]
+
+
+def category_of(text: str) -> str:
+    """``text`` as a category is kept: trimmed, upper-cased, in NFC."""
+    # Upper-casing can leave NFC: "ΐ" becomes Ι and two combining marks, which NFC composes.
+    return unicodedata.normalize("NFC", trimmed(text).upper())
+
+
+def _text(value: Any, limit: int, normalise: Callable[[str], str] = trimmed) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     text = normalise(plain_text(value))
@@ -53,7 +104,7 @@ def name_rule(value: Any) -> str:
 
 def category_rule(value: Any) -> str:
     # Upper-casing can lengthen text ("ß" -> "SS"): the limit holds for what is stored.
-    return _text(value, CATEGORY_MAX, lambda text: text.strip().upper())
+    return _text(value, CATEGORY_MAX, category_of)
 
 
 def price_rule(value: Any) -> Decimal:
@@ -88,8 +139,7 @@ def image_rule(value: Any) -> str | None:
     plain_text(value)
     if len(value) > IMAGE_MAX:
         raise ValueError(f"must be at most {IMAGE_MAX} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(value):
         raise ValueError("must be an absolute http(s) URL")
     return value
 

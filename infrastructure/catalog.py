@@ -6,7 +6,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.ports import CatalogPage, CatalogQuery, Category, FunkoDocument
-from domain.rules import search_key
+from domain.rules import category_of, search_key
 
 # Whitelisted, so a sort key never reaches SQL as text from the client.
 # Each with an index on (column, id) (migrations 0002 and 0005), read forwards or backwards.
@@ -39,7 +39,7 @@ def _where(query: CatalogQuery) -> tuple[str, list[Any]]:
     if query.name is not None:
         add("name_key LIKE {}", _like(query.name))
     if query.category is not None:
-        add("category = {}", query.category.strip().upper())
+        add("category = {}", category_of(query.category))
     if query.min_price is not None:
         add("price >= {}", query.min_price)
     if query.max_price is not None:

@@ -12,7 +12,7 @@ from web.deadline import send_part
 from web.funkos import JSON, funko_id_of, funko_response
 from web.keys import POOL, SERVICE, TOKENS
 from web.problems import Problem, invalid
-from web.schemas import field_errors, single_values
+from web.schemas import QueryInt, field_errors, single_values
 
 NDJSON = "application/x-ndjson"
 AUDITORS = ("auditor", "admin")
@@ -22,8 +22,8 @@ class EventsParams(BaseModel):
     """The query string of GET /events."""
 
     model_config = ConfigDict(extra="forbid")
-    after: int = Field(0, ge=0, le=2**63 - 1)
-    limit: int = Field(100, ge=1, le=1000)
+    after: QueryInt = Field(0, ge=0, le=2**63 - 1)
+    limit: QueryInt = Field(100, ge=1, le=1000)
 
 
 def _params(request: web.Request) -> EventsParams:

@@ -5,6 +5,7 @@ models); they change no validation, so the domain's messages stay the ones sent.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -19,6 +21,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from domain.ports import CatalogQuery
 from domain.rules import FIELDS, plain_text
@@ -26,12 +29,38 @@ from web.problems import Problem, invalid
 from web.rule_schemas import CATEGORY_DOC, IMAGE_DOC, NAME_DOC, PRICE_DOC, STOCK_DOC
 
 Price = Annotated[Decimal, Field(strict=True)] | StrictInt
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def written_as(pattern: re.Pattern[str], message: str) -> BeforeValidator:
+    """Refuse a query value not spelt as ``pattern``, before pydantic's lenient parsing
+    (which takes "1_0", "+5", " 5", "1.0", "1e3", "١")."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise PydanticCustomError("query_number", message)
+        return value
+
+    return BeforeValidator(check)
+
+
+# Numbers in query strings: ASCII digits, a "-" only so that a negative hears "≥ 0". The
+# document keeps saying integer and number: a query string writes them plainly.
+WHOLE = written_as(WHOLE_NUMBER, "must be a whole number written in digits")
+QueryInt = Annotated[int, WHOLE]
+# The check outside the None: pydantic then still documents a field's ge/le as minimum/maximum.
+OptionalQueryInt = Annotated[int | None, WHOLE]
+QueryDecimal = Annotated[
+    Decimal, written_as(PLAIN_DECIMAL, "must be a decimal number written in digits, like 19.99")
+]
 # Query bounds: prices have at most 2 decimals, so bounds do too (and stay encodable).
 PriceBound = Annotated[
-    Decimal,
+    QueryDecimal,
     Field(ge=0, le=10**9, decimal_places=2, allow_inf_nan=False),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 10**9, "multipleOf": 0.01}),
 ]
+# Normalised as names and categories are by the catalog (domain.rules: search_key, category_of).
 SearchText = Annotated[str, Field(max_length=200), AfterValidator(plain_text)]
 
 
@@ -74,9 +103,9 @@ class SearchParams(BaseModel):
     category: SearchText | None = None
     min_price: PriceBound | None = Field(None, alias="minPrice")
     max_price: PriceBound | None = Field(None, alias="maxPrice")
-    min_stock: int | None = Field(None, alias="minStock", ge=0, le=10**9)
-    page: int = Field(0, ge=0, le=10**7)
-    size: int = Field(10, ge=1, le=100)
+    min_stock: OptionalQueryInt = Field(None, alias="minStock", ge=0, le=10**9)
+    page: QueryInt = Field(0, ge=0, le=10**7)
+    size: QueryInt = Field(10, ge=1, le=100)
     sort_by: Literal["id", "name", "price", "stock", "category", "createdAt", "updatedAt"] = Field(
         "name", alias="sortBy"
     )

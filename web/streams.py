@@ -23,7 +23,7 @@ from infrastructure.subscription import StreamFilter, Subscription
 from web.keys import METRICS, POOL, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
-from web.schemas import field_errors, single_values
+from web.schemas import OptionalQueryInt, field_errors, single_values
 from web.subscribers import Subscribers, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
@@ -41,7 +41,7 @@ class StreamParams(BaseModel):
     """The query string of the WebSocket route."""
 
     model_config = ConfigDict(extra="forbid")
-    after: int | None = Field(None, ge=0, le=2**63 - 1)
+    after: OptionalQueryInt = Field(None, ge=0, le=2**63 - 1)
     funko_id: UUID | None = Field(None, alias="funkoId")
     types: Annotated[str, WithJsonSchema({"type": "string", "pattern": TYPES_LIST})] | None = None
 

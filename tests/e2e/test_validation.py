@@ -1,12 +1,14 @@
 """Bodies that break the field rules, the JSON grammar or the size limit: 400/413, never a 5xx."""
 
 import json
+import unicodedata
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.e2e.shop import (
     ADMIN,
+    CATEGORIES,
     FUNKOS,
     Client,
     body_of,
@@ -16,6 +18,7 @@ from tests.e2e.shop import (
     funko_fields,
     problem,
     send,
+    unique,
 )
 
 LIMIT = 64 * 1024
@@ -28,6 +31,7 @@ BROKEN_FIELDS = [
     ("name", json.dumps("n" * 101)),
     ("name", "5"),
     ("name", "null"),
+    ("name", json.dumps("\u200b\u200d\ufeff \u2060\u00ad\u180e")),
     ("price", "-0.01"),
     ("price", "-1"),
     ("price", "1.999"),
@@ -48,10 +52,15 @@ BROKEN_FIELDS = [
     ("image", '"not a url"'),
     ("image", json.dumps(LONG_URL + "a")),
     ("image", "5"),
+    ("image", json.dumps("https://a b/<script>")),
+    ("image", json.dumps("https://img.example/<script>")),
+    ("image", json.dumps("https://img.example:99999/a.png")),
+    ("image", json.dumps("https://img..example/a.png")),
     ("category", '""'),
     ("category", '"  "'),
     ("category", json.dumps("c" * 51)),
     ("category", "{}"),
+    ("category", json.dumps("\ufeff\u200b")),
     ("colour", '"red"'),
 ]
 
@@ -97,6 +106,27 @@ async def test_values_at_the_limits_are_accepted(
     funko = await create(client, **overrides)
     for key, value in overrides.items():
         assert funko[key] == (str(value).upper() if key == "category" else value)
+
+
+async def test_a_category_spelt_in_nfd_is_the_same_category_as_in_nfc(client: Client) -> None:
+    base = unique("cafe")
+    nfc, nfd = f"{base}\u00e9", f"{base}e\u0301"
+    await create(client, category=nfc)
+    funko = await create(client, category=nfd)
+
+    assert funko["category"] == nfc.upper() == unicodedata.normalize("NFC", nfd.upper())
+    listed = await body_of(await client.get(CATEGORIES), 200)
+    ours = [c for c in listed if unicodedata.normalize("NFC", c["name"]) == nfc.upper()]
+    assert ours == [{"name": nfc.upper(), "count": 2}]
+    found = await body_of(await client.get(FUNKOS, params={"category": nfd}), 200)
+    assert found["totalElements"] == 2
+
+
+async def test_a_name_is_stored_without_invisible_characters_at_its_ends(client: Client) -> None:
+    name = unique("Grogu")
+    funko = await create(client, name=f"\u200b\ufeff {name}\u2060\u00ad")
+    assert funko["name"] == name
+    assert (await fetch(client, funko["id"]))["name"] == name
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])

@@ -77,9 +77,15 @@ def test_a_stock_must_be_an_integer_between_0_and_a_million(stock: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "image", [None, "http://example.com/a.png", "https://example.com/" + "a" * 480]
+    "image",
+    [None, "http://example.com/a.png", "https://example.com/" + "a" * 480,
+     "https://example.com", "HTTPS://Example.COM/a.png",
+     "http://img.example:8080/a/b.png?size=2&x=%E2%9C%93#top",
+     "https://xn--bcher-kva.example/b%C3%BCcher.png", "http://127.0.0.1/a.png",
+     "http://[::1]:65535/a.png", "http://[2001:db8::7]/a.png",
+     "https://example.com/a(1)!$&'*+,;=:@~_-.png", "https://example.com/?q=/a?b#/c?d"],
 )
-def test_an_image_is_none_or_an_absolute_http_url(image: str | None) -> None:
+def test_an_image_is_none_or_an_absolute_http_url_kept_as_given(image: str | None) -> None:
     assert check_fields({"image": image}, required=False) == {"image": image}
 
 
@@ -92,6 +98,93 @@ def test_an_image_that_is_not_an_absolute_http_url_of_500_characters_is_refused(
     image: Any,
 ) -> None:
     error_of("image", image)
+
+
+BAD_URLS = [
+    "https://a b/<script>",
+    "https://example.com/a b.png",
+    "https://example.com/<script>",
+    'https://example.com/"a".png',
+    "https://example.com/{a}|b\\c^d`e.png",
+    "https://example.com/a%2",
+    "https://example.com/a%zz",
+    "https://example.com/\u00e9.png",
+    "https://ex\u00e4mple.com/a.png",
+    "https://example.com/a\t.png",
+    "https://exa\tmple.com/a.png",
+    " https://example.com/a.png",
+    "https://example.com/a.png\n",
+    "https://example.com/a#b#c",
+    "https://example.com/a[1].png",
+    "https://example..com/a.png",
+    "https://.example.com/a.png",
+    "https://example.com./a.png",
+    "https://-example.com/a.png",
+    "https://exa_mple.com/a.png",
+    "https://user:pw@example.com/a.png",
+    "https://example.com@evil.example/a.png",
+    "https://example.com:0/a.png",
+    "https://example.com:65536/a.png",
+    "https://example.com:/a.png",
+    "https://example.com:http/a.png",
+    "https://256.1.1.1/a.png",
+    "https://1.2.3/a.png",
+    "https://0x7f.1/a.png",
+    "https://[::1/a.png",
+    "https://[zz::1]/a.png",
+    "https://[fe80::1%25eth0]/a.png",
+    "https:///a.png",
+    "https:example.com/a.png",
+    "https//example.com/a.png",
+]
+
+
+@pytest.mark.parametrize("image", BAD_URLS)
+def test_an_image_that_breaks_rfc_3986_or_names_no_valid_host_is_refused(image: str) -> None:
+    assert error_of("image", image) == "must be an absolute http(s) URL"
+
+
+def test_a_name_is_stored_in_nfc_and_counted_after_normalising() -> None:
+    decomposed = "Caf" + "e\u0301" * 50  # 101 code points in NFD, 51 in NFC
+    assert check_fields({"name": decomposed}, required=False) == {"name": "Caf" + "\u00e9" * 50}
+
+
+def test_a_category_in_nfd_is_the_same_category_as_in_nfc() -> None:
+    nfd = check_fields({"category": "cafe\u0301"}, required=False)["category"]
+    nfc = check_fields({"category": "CAF\u00c9"}, required=False)["category"]
+    assert nfd == nfc == "CAF\u00c9"
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e", "\u200e", "\u202e"],
+)
+def test_invisible_format_characters_are_trimmed_from_both_ends(invisible: str) -> None:
+    padded = f"{invisible} {invisible}Yoda{invisible}\n{invisible}"
+    assert check_fields({"name": padded, "category": padded}, required=False) == {
+        "name": "Yoda", "category": "YODA",
+    }
+
+
+@pytest.mark.parametrize("field", ["name", "category"])
+def test_a_text_made_only_of_invisible_characters_is_refused_like_an_empty_one(
+    field: str,
+) -> None:
+    limit = 100 if field == "name" else 50
+    message = f"must be 1 to {limit} characters after trimming"
+    assert error_of(field, "\u200b\u200d\ufeff \u2060\u00ad") == message
+    assert error_of(field, "\U000e0067\U000e007f") == message  # tags with no emoji to follow
+
+
+def test_trimming_keeps_what_is_inside_and_the_visible_signs_at_the_ends() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
+    # The flag of England: a black flag, then tag characters (format characters) to the end.
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    number = "\u0600\u0661\u0662"  # the Arabic number sign (visible) leads the digits
+    name = f"\u200b{number} {family} Zero\u200bWidth \u2764\ufe0f {england}\u200b"
+    assert check_fields({"name": name}, required=False) == {
+        "name": f"{number} {family} Zero\u200bWidth \u2764\ufe0f {england}"
+    }
 
 
 def test_a_category_is_trimmed_and_upper_cased() -> None:
