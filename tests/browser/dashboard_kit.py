@@ -3,11 +3,13 @@ they read off the dashboard page."""
 
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.async_api import BrowserContext, Page, ViewportSize, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.shop import FUNKOS, decode, funko_fields
 from tests.faults.private_postgres import steady_port
@@ -99,6 +101,16 @@ async def open_dashboard(context: BrowserContext, base: str) -> Page:
     await page.goto(f"{base}/")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     return page
+
+
+@asynccontextmanager
+async def on_a_phone(browser: Browser, base: str) -> AsyncIterator[Page]:
+    """The dashboard in a phone's browser (a touch screen, no hover), closed at the end."""
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        yield await open_dashboard(context, base)
+    finally:
+        await context.close()
 
 
 async def event_rows(page: Page, selector: str = FEED) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ search, sort and pages ask the API for what they show, and it fits a phone."""
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.dashboard_kit import FEED, PHONE, ROWS, Api, Site, open_dashboard, table
+from tests.browser.dashboard_kit import FEED, PHONE, ROWS, Api, Site, on_a_phone, table
 from tests.e2e.shop import unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -76,9 +76,7 @@ async def test_search_sort_and_pages_show_what_the_api_answers_for_them(
 async def test_on_a_phone_nothing_scrolls_sideways_and_names_are_shown_as_text(
     browser: Browser, site: Site, api: Api
 ) -> None:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    try:
-        page = await open_dashboard(context, site.base)
+    async with on_a_phone(browser, site.base) as page:
         shelf = unique("Shelf")
         markup = f'{shelf} <img src="/" onerror="window.injected = true"><b>bold</b>'
         unbroken = shelf + "W" * (100 - len(shelf))  # no space to break the line at
@@ -96,5 +94,3 @@ async def test_on_a_phone_nothing_scrolls_sideways_and_names_are_shown_as_text(
             "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert widths == [PHONE["width"]] * 2, f"the page is wider than the phone: {widths}"
-    finally:
-        await context.close()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.dashboard_kit import PHONE, ROWS, Api, Site, open_dashboard
+from tests.browser.dashboard_kit import PHONE, ROWS, Api, Site, on_a_phone
 from tests.e2e.shop import unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -97,9 +97,7 @@ async def test_a_long_name_keeps_to_its_column_and_shows_in_full_on_hover(
 async def test_on_a_touch_screen_with_no_hover_a_long_name_is_shown_whole(
     browser: Browser, site: Site, api: Api
 ) -> None:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    try:
-        page = await open_dashboard(context, site.base)
+    async with on_a_phone(browser, site.base) as page:
         shelf = unique("Shelf")
         await api.create(name=unbroken(shelf), price=999_999.99, stock=1_000_000)
         await page.get_by_label("Name contains").fill(shelf)
@@ -109,5 +107,3 @@ async def test_on_a_touch_screen_with_no_hover_a_long_name_is_shown_whole(
         assert await name.evaluate(HIDES_NOTHING), "part of the name is hidden"
         width = await page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways: {width} px"
-    finally:
-        await context.close()

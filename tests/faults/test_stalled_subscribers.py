@@ -3,6 +3,8 @@ counted as 4008, and none holds up a SIGTERM."""
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,62 +32,52 @@ async def metric(session: aiohttp.ClientSession, name: str, **labels: str) -> fl
     return 0.0
 
 
-async def stalled_peers(server: ServerProcess, count: int) -> list[StalledPeer]:
-    return [await StalledPeer.connect("127.0.0.1", server.port) for _ in range(count)]
-
-
-async def subscribed(session: aiohttp.ClientSession, count: int) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while await metric(session, "funko_ws_subscribers") != count:
-        assert loop.time() < deadline, "the subscribers never all connected"
-        await asyncio.sleep(0.05)
+@asynccontextmanager
+async def stalled_beside_a_reader(
+    fresh_database: str, server: ServerProcess
+) -> AsyncIterator[tuple[aiohttp.ClientSession, Listener, list[StalledPeer]]]:
+    """PEERS subscribers that stop reading beside one that reads, once more events than the
+    stalled ones can take have been written and the reader has them all."""
+    async with aiohttp.ClientSession(base_url=server.base) as session:
+        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
+        peers = [await StalledPeer.connect("127.0.0.1", server.port) for _ in range(PEERS)]
+        try:
+            await normal.reach(0)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while await metric(session, "funko_ws_subscribers") != PEERS + 1:
+                assert loop.time() < deadline, "the subscribers never all connected"
+                await asyncio.sleep(0.05)
+            await seed_bulky(fresh_database, STALLING)
+            await normal.count(STALLING, within=5)
+            yield session, normal, peers
+        finally:
+            for peer in peers:
+                peer.sock.close()
 
 
 async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
     fresh_database: str, servers: StartServer
 ) -> None:
     server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT))
-    async with aiohttp.ClientSession(base_url=server.base) as session:
-        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
-        peers = await stalled_peers(server, PEERS)
-        try:
-            await normal.reach(0)
-            await subscribed(session, PEERS + 1)
-            await seed_bulky(fresh_database, STALLING)
-            await normal.count(STALLING, within=SEND_TIMEOUT * 5)
-            limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
-            await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
-            assert normal.open, "a subscriber that reads stays"
-            assert await metric(session, "funko_ws_subscribers") == 1
-            stalled = await metric(session, "funko_ws_closes_total", code="4008")
-            assert stalled == PEERS
-        finally:
-            for peer in peers:
-                peer.sock.close()
+    async with stalled_beside_a_reader(fresh_database, server) as (session, normal, peers):
+        limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
+        await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
+        assert normal.open, "a subscriber that reads stays"
+        assert await metric(session, "funko_ws_subscribers") == 1
+        assert await metric(session, "funko_ws_closes_total", code="4008") == PEERS
 
 
 async def test_sigterm_does_not_wait_on_subscribers_that_stopped_reading(
     fresh_database: str, servers: StartServer
 ) -> None:
     server = await servers(fresh_database)  # the default send timeout: no 4008 meanwhile
-    async with aiohttp.ClientSession(base_url=server.base) as session:
-        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
-        peers = await stalled_peers(server, PEERS)
-        try:
-            await normal.reach(0)
-            await subscribed(session, PEERS + 1)
-            await seed_bulky(fresh_database, STALLING)
-            await normal.count(STALLING, within=5)
-            assert not any(p.dropped() for p in peers)
-
-            server.signal(signal.SIGTERM)
-            started = asyncio.get_running_loop().time()
-            assert await normal.ended(within=5) == 1001
-            assert await server.exited(within=30) == 0, server.log_tail()
-            took = asyncio.get_running_loop().time() - started
-            assert took < QUICK_EXIT, f"SIGTERM took {took:.1f} s"
-            assert all(p.dropped() for p in peers)
-        finally:
-            for peer in peers:
-                peer.sock.close()
+    async with stalled_beside_a_reader(fresh_database, server) as (_, normal, peers):
+        assert not any(p.dropped() for p in peers)
+        server.signal(signal.SIGTERM)
+        started = asyncio.get_running_loop().time()
+        assert await normal.ended(within=5) == 1001
+        assert await server.exited(within=30) == 0, server.log_tail()
+        took = asyncio.get_running_loop().time() - started
+        assert took < QUICK_EXIT, f"SIGTERM took {took:.1f} s"
+        assert all(p.dropped() for p in peers)
