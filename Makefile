@@ -27,6 +27,7 @@ test: $(DEV)
 
 lint: $(DEV)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 
 bench: $(DEV)

@@ -27,6 +27,8 @@ VISIBLE_FORMAT = frozenset(
 )
 # Tag characters end an emoji tag sequence (the flags of England, Scotland, Wales).
 TAGS = ("\U000e0020", "\U000e007f")
+
+
 class InvalidFunko(ValueError):
     """Raised when fields break the rules; ``errors`` maps each field to its message."""
 

@@ -1,6 +1,6 @@
 """Print every Funko event from a position on, then live; on a drop, resume where it left off.
 
-    .venv/bin/python examples/tail.py [AFTER] [URL]
+.venv/bin/python examples/tail.py [AFTER] [URL]
 """
 
 import asyncio

@@ -352,7 +352,15 @@ def _refused(cause: Exception) -> AppendRefused:
 
 def _content(position: int, e: NewEvent) -> hash_chain.Content:
     return hash_chain.Content(
-        position, e.funko_id, e.version, e.type, e.topic, e.state, e.data, e.changes, e.actor,
+        position,
+        e.funko_id,
+        e.version,
+        e.type,
+        e.topic,
+        e.state,
+        e.data,
+        e.changes,
+        e.actor,
         e.created_at,
     )
 

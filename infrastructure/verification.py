@@ -26,8 +26,7 @@ CREATE TEMP TABLE catalog_categories (LIKE public.catalog_categories INCLUDING A
     ON COMMIT DROP;
 """
 ROW = (
-    "id, name, price, stock, image, category, version, created_at, updated_at, doc::text,"
-    " name_key"
+    "id, name, price, stock, image, category, version, created_at, updated_at, doc::text, name_key"
 )
 FUNKOS_DIFFER = f"""
 SELECT coalesce(max(e.position), $1) AS position, d.id FROM (
@@ -100,9 +99,7 @@ async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progres
 
 
 async def _compare_read_model(conn: Connection, head: int, progress: Progress) -> Finding | None:
-    tracked = await conn.fetchval(
-        "SELECT position FROM projection_positions WHERE name = $1", NAME
-    )
+    tracked = await conn.fetchval("SELECT position FROM projection_positions WHERE name = $1", NAME)
     if tracked != head:
         return Finding(min(tracked, head) + 1, f"the read model is at position {tracked}")
     await conn.execute(SHADOWS)

@@ -77,7 +77,12 @@ async def event_store(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
     middlewares = [
-        send_within, request_ids, monitoring.time_commands, problems, deadline, same_origin
+        send_within,
+        request_ids,
+        monitoring.time_commands,
+        problems,
+        deadline,
+        same_origin,
     ]
     app = web.Application(
         client_max_size=BODY_LIMIT,

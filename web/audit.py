@@ -75,8 +75,9 @@ async def log_events(request: web.Request) -> web.StreamResponse:
     if params.after > page.head:
         raise _beyond_head(params.after, page.head)
     meta = dumps({"next": page.next, "head": page.head})
-    return web.Response(text='{"events":[' + ",".join(page.envelopes) + "]," + meta[1:],
-                        content_type=JSON)
+    return web.Response(
+        text='{"events":[' + ",".join(page.envelopes) + "]," + meta[1:], content_type=JSON
+    )
 
 
 async def _stream_events(request: web.Request, log: AuditLog, after: int) -> web.StreamResponse:

@@ -24,22 +24,29 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.closes = Counter(
-            "funko_ws_closes", "WebSocket subscriptions ended, by close code.", ["code"],
+            "funko_ws_closes",
+            "WebSocket subscriptions ended, by close code.",
+            ["code"],
             registry=registry,
         )
         self.log = Gauge(
-            "funko_log_position", "Positions in the log: its head, the catalog projection's,"
-            " this process's reader's.", ["of"], registry=registry,
-        )
-        self.lag = Gauge(
-            "funko_lag_seconds", "Age of the oldest event not yet applied (0 when none), for"
-            " the catalog projection and this process's reader.", ["of"], registry=registry,
-        )
-        self.database_up = Gauge(
-            "funko_database_up", "1 if the database answered the last scrape's query.",
+            "funko_log_position",
+            "Positions in the log: its head, the catalog projection's, this process's reader's.",
+            ["of"],
             registry=registry,
         )
-
+        self.lag = Gauge(
+            "funko_lag_seconds",
+            "Age of the oldest event not yet applied (0 when none), for"
+            " the catalog projection and this process's reader.",
+            ["of"],
+            registry=registry,
+        )
+        self.database_up = Gauge(
+            "funko_database_up",
+            "1 if the database answered the last scrape's query.",
+            registry=registry,
+        )
 
 
 class Counts(Collector):
@@ -65,5 +72,3 @@ class Counts(Collector):
             "Times a live subscriber fell behind and went back to reading the log.",
             switches,
         )
-
-

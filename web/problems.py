@@ -86,8 +86,9 @@ def as_problem(error: BaseException) -> Problem | None:
             return Problem(404, "Not found", f"No Funko with id {error}.")
         case PreconditionFailed():
             current = {} if error.current is None else {"ETag": f'"{error.current}"'}
-            return Problem(412, "Precondition failed", f"If-Match does not hold: {error}.",
-                           headers=current)
+            return Problem(
+                412, "Precondition failed", f"If-Match does not hold: {error}.", headers=current
+            )
         case TooMuchContention():
             return Problem(
                 503,

@@ -91,10 +91,19 @@ async def test_a_stored_position_beyond_the_log_gives_way_to_the_log_live(
     context: BrowserContext, site: Site, api: Api
 ) -> None:
     # What a page last saw on another database behind the same address.
-    elsewhere = {"position": 10**9, "entries": [
-        {"position": 10**9, "type": "CREATE", "funkoId": "x", "name": "Elsewhere",
-         "changes": {}, "createdAt": "2026-01-01T00:00:00.000000Z"}
-    ]}
+    elsewhere = {
+        "position": 10**9,
+        "entries": [
+            {
+                "position": 10**9,
+                "type": "CREATE",
+                "funkoId": "x",
+                "name": "Elsewhere",
+                "changes": {},
+                "createdAt": "2026-01-01T00:00:00.000000Z",
+            }
+        ],
+    }
     stored = f"localStorage.setItem({json.dumps(STORED)}, {json.dumps(json.dumps(elsewhere))})"
     await context.add_init_script(f"if (location.protocol === 'http:') {stored}")
     page = await open_dashboard(context, site.base)

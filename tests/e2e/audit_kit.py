@@ -11,10 +11,26 @@ from tests.e2e.shop import AUDITOR, FUNKOS, RFC3339_MICROS, SECRET, Client, body
 EVENTS = "/api/v1/events"
 NDJSON = "application/x-ndjson"
 ENVELOPE_KEYS = {
-    "entity", "type", "position", "funkoId", "version", "data", "changes", "createdAt", "actor"
+    "entity",
+    "type",
+    "position",
+    "funkoId",
+    "version",
+    "data",
+    "changes",
+    "createdAt",
+    "actor",
 }
 FUNKO_KEYS = {
-    "id", "name", "price", "stock", "image", "category", "version", "createdAt", "updatedAt"
+    "id",
+    "name",
+    "price",
+    "stock",
+    "image",
+    "category",
+    "version",
+    "createdAt",
+    "updatedAt",
 }
 Envelope = dict[str, Any]
 

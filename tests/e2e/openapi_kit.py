@@ -31,9 +31,7 @@ def conforms(document: Document, instance: Any, schema: dict[str, Any]) -> None:
     assert not errors, f"{errors} in {instance!r}"
 
 
-def documented_response(
-    document: Document, method: str, path: str, status: int
-) -> dict[str, Any]:
+def documented_response(document: Document, method: str, path: str, status: int) -> dict[str, Any]:
     operation = document["paths"][path][method.lower()]
     responses: dict[str, Any] = operation["responses"]
     assert str(status) in responses, f"{method} {path} does not document {status}"

@@ -60,10 +60,12 @@ async def write_long_log(database_url: str, count: int) -> LongLog:
             before = await AuditLog(pool).head()
             ids: set[str] = set()
             for _ in range(0, count, 1000):
-                funkos = await asyncio.gather(*(
-                    service.create(funko_fields(price=Decimal("9.99")), "e2e-bulk")
-                    for _ in range(1000)
-                ))
+                funkos = await asyncio.gather(
+                    *(
+                        service.create(funko_fields(price=Decimal("9.99")), "e2e-bulk")
+                        for _ in range(1000)
+                    )
+                )
                 ids.update(str(funko.funko_id) for funko in funkos)
             return LongLog(before, await AuditLog(pool).head(), frozenset(ids))
     finally:
@@ -163,8 +165,12 @@ async def test_limits_of_1_and_1000_are_accepted(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("afterr=0", "afterr"), ("size=10", "size"), ("after=0&after=1", "after"),
-     ("limit=5&limit=5", "limit")],
+    [
+        ("afterr=0", "afterr"),
+        ("size=10", "size"),
+        ("after=0&after=1", "after"),
+        ("limit=5&limit=5", "limit"),
+    ],
 )
 async def test_unknown_or_repeated_parameters_are_bad_requests(
     client: Client, query: str, field: str
@@ -192,8 +198,9 @@ async def test_a_stream_from_the_head_is_empty(client: Client) -> None:
 async def test_a_bad_stream_request_is_a_problem_not_a_stream(client: Client, after: str) -> None:
     if after == "beyond":
         after = str(await log_head(client) + 1)
-    response = await client.get(EVENTS, params={"after": after},
-                                headers={**AUDITOR, "Accept": NDJSON})
+    response = await client.get(
+        EVENTS, params={"after": after}, headers={**AUDITOR, "Accept": NDJSON}
+    )
     await field_error(response, "after")
 
 
@@ -235,8 +242,9 @@ async def test_a_client_leaving_mid_stream_does_not_harm_the_server(
 
         head, lines = await stream(client, long_log.before)
         assert len(lines) >= LONG and lines[-1]["position"] == head
-        await body_of(await client.get(f"{FUNKOS}/{lines[0]['funkoId']}/history",
-                                       headers=AUDITOR), 200)
+        await body_of(
+            await client.get(f"{FUNKOS}/{lines[0]['funkoId']}/history", headers=AUDITOR), 200
+        )
         await body_of(await send(client, "POST", FUNKOS, funko_fields()), 201)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 

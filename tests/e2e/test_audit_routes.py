@@ -156,8 +156,9 @@ async def test_a_version_beyond_the_last_is_not_found(client: Client) -> None:
 @pytest.mark.parametrize("version", ["0", "-1", "abc", "1.5", "1e3", "+1", "١", "%20"])
 async def test_a_version_must_be_a_whole_number_from_1(client: Client, version: str) -> None:
     funko = await create(client)
-    await field_error(await client.get(history_path(funko["id"], version), headers=AUDITOR),
-                      "version")
+    await field_error(
+        await client.get(history_path(funko["id"], version), headers=AUDITOR), "version"
+    )
 
 
 @pytest.mark.parametrize("version", [str(2**31), str(2**63), "9" * 40, "9" * 5000])

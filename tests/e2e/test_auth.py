@@ -63,8 +63,10 @@ BAD_AUTHORIZATIONS = {
     "no role": f"Bearer {signed({'sub': 'x', 'exp': LATER})}",
     "no sub": f"Bearer {signed({'role': 'admin', 'exp': LATER})}",
     "role not a string": f"Bearer {signed({'sub': 'x', 'role': ['admin'], 'exp': LATER})}",
-    **{f"sub {name}": f"Bearer {signed({'sub': sub, 'role': 'admin', 'exp': LATER})}"
-       for name, sub in HOSTILE_SUBS.items()},
+    **{
+        f"sub {name}": f"Bearer {signed({'sub': sub, 'role': 'admin', 'exp': LATER})}"
+        for name, sub in HOSTILE_SUBS.items()
+    },
     "role with NUL": f"Bearer {signed({'sub': 'x', 'role': NUL_ADMIN, 'exp': LATER})}",
     "exp as text": f"Bearer {signed({'sub': 'x', 'role': 'admin', 'exp': str(LATER)})}",
     "exp as true": f"Bearer {signed({'sub': 'x', 'role': 'admin', 'exp': True})}",

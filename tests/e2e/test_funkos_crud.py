@@ -25,7 +25,15 @@ async def test_created_funko_is_returned_whole_with_location_and_etag(client: Cl
     funko = await body_of(response, 201)
 
     assert set(funko) == {
-        "id", "name", "price", "stock", "image", "category", "version", "createdAt", "updatedAt"
+        "id",
+        "name",
+        "price",
+        "stock",
+        "image",
+        "category",
+        "version",
+        "createdAt",
+        "updatedAt",
     }
     UUID(funko["id"])
     assert funko["name"] == fields["name"]

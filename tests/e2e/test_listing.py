@@ -41,14 +41,21 @@ async def test_pages_split_the_matches(client: Client) -> None:
     created = {(await create(client, category=category))["id"] for _ in range(5)}
     first = await search(client, category=category.upper(), size=2)
     assert {k: v for k, v in first.items() if k != "content"} == {
-        "pageNumber": 0, "pageSize": 2, "totalElements": 5, "totalPages": 3,
-        "first": True, "last": False,
+        "pageNumber": 0,
+        "pageSize": 2,
+        "totalElements": 5,
+        "totalPages": 3,
+        "first": True,
+        "last": False,
     }
     middle = await search(client, category=category.upper(), size=2, page=1)
     assert (middle["first"], middle["last"], len(middle["content"])) == (False, False, 2)
     last = await search(client, category=category.upper(), size=2, page=2)
     assert (last["pageNumber"], last["first"], last["last"], len(last["content"])) == (
-        2, False, True, 1
+        2,
+        False,
+        True,
+        1,
     )
     seen = ids(first) + ids(middle) + ids(last)
     assert sorted(seen) == sorted(created)
@@ -69,7 +76,10 @@ async def test_no_match_is_an_empty_page(client: Client) -> None:
     page = await search(client, category=unique("nothing"))
     assert page["content"] == []
     assert (page["totalElements"], page["totalPages"], page["first"], page["last"]) == (
-        0, 0, True, True
+        0,
+        0,
+        True,
+        True,
     )
 
 
@@ -200,9 +210,11 @@ async def test_a_category_goes_when_its_last_funko_is_deleted(client: Client) ->
 async def test_a_category_goes_when_its_last_funko_moves(client: Client, method: str) -> None:
     old, new = unique("old"), unique("new")
     funko = await create(client, category=old)
-    body = {"category": new} if method == "PATCH" else {
-        "name": funko["name"], "price": 1, "stock": 1, "category": new
-    }
+    body = (
+        {"category": new}
+        if method == "PATCH"
+        else {"name": funko["name"], "price": 1, "stock": 1, "category": new}
+    )
     await body_of(await send(client, method, f"{FUNKOS}/{funko['id']}", body), 200)
     listed = await categories(client)
     assert old.upper() not in listed

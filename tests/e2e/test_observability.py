@@ -95,8 +95,6 @@ async def test_every_response_names_its_request(start_server: StartServer) -> No
     )
     await stream.read()
     socket = await client.ws_connect("/ws/v1/funkos")
-    ids = {
-        r.headers.get("X-Request-Id") for r in (problem, missing, stream, socket._response)
-    }
+    ids = {r.headers.get("X-Request-Id") for r in (problem, missing, stream, socket._response)}
     await socket.close()
     assert None not in ids and len(ids) == 4

@@ -26,9 +26,7 @@ async def test_every_route_of_the_app_is_documented_and_nothing_else(client: Cli
         for route in client.app.router.routes()
         if route.resource is not None and route.method != "HEAD"
     }
-    documented = {
-        (method, path) for path, item in document["paths"].items() for method in item
-    }
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
 
     assert registered - documented == set(), "routes without documentation"
     assert documented - registered == set(), "documented operations the app does not have"
@@ -75,9 +73,7 @@ async def test_the_write_statuses_of_the_contract_are_documented(client: Client)
         responses = paths["/api/v1/funkos/{id}"][method]["responses"]
         assert {"200", "400", "401", "403", "404", "412", "413", "503"} <= responses.keys()
     assert {"204", "404", "412"} <= paths["/api/v1/funkos/{id}"]["delete"]["responses"].keys()
-    assert {"200", "304", "400", "404"} <= paths["/api/v1/funkos/{id}"]["get"][
-        "responses"
-    ].keys()
+    assert {"200", "304", "400", "404"} <= paths["/api/v1/funkos/{id}"]["get"]["responses"].keys()
     assert {"101", "400", "403"} <= paths["/ws/v1/funkos"]["get"]["responses"].keys()
 
 
@@ -106,16 +102,30 @@ async def test_query_parameters_come_from_the_models_that_check_them(client: Cli
 
     search = {p["name"]: p["schema"] for p in paths["/api/v1/funkos"]["get"]["parameters"]}
     assert set(search) == {
-        "name", "category", "minPrice", "maxPrice", "minStock", "page", "size", "sortBy",
+        "name",
+        "category",
+        "minPrice",
+        "maxPrice",
+        "minStock",
+        "page",
+        "size",
+        "sortBy",
         "direction",
     }
     assert (search["size"]["minimum"], search["size"]["maximum"]) == (1, 100)
     assert set(search["sortBy"]["enum"]) == {
-        "id", "name", "price", "stock", "category", "createdAt", "updatedAt"
+        "id",
+        "name",
+        "price",
+        "stock",
+        "category",
+        "createdAt",
+        "updatedAt",
     }
     events = {p["name"]: p for p in paths["/api/v1/events"]["get"]["parameters"]}
     assert (events["limit"]["schema"]["minimum"], events["limit"]["schema"]["maximum"]) == (
-        1, 1000,
+        1,
+        1000,
     )
     assert events["Accept"]["in"] == "header"
     stream = {p["name"] for p in paths["/ws/v1/funkos"]["get"]["parameters"]}

@@ -128,4 +128,3 @@ fuzzed = schemathesis.pytest.from_fixture("api_schema")
 @fuzzed.parametrize()
 def test_every_operation_answers_as_documented_and_never_5xx(case: Case[Any]) -> None:
     case.call_and_validate(checks=CHECKED)
-

@@ -92,8 +92,9 @@ async def test_auditor_responses_fit_the_document(client: Client) -> None:
     await checked(client, document, "GET", at_version, f"{history}/7", 404, headers=AUDITOR)
     assert len((await checked(client, document, "GET", EVENTS, page, 200))["events"]) >= 2
     ndjson = {**AUDITOR, "Accept": NDJSON}
-    lines = await checked(client, document, "GET", EVENTS, f"{EVENTS}?after={before}", 200,
-                          headers=ndjson)
+    lines = await checked(
+        client, document, "GET", EVENTS, f"{EVENTS}?after={before}", 200, headers=ndjson
+    )
     assert len(lines) >= 2
     expired = bearer("auditor", ttl=-1)
     await checked(client, document, "GET", EVENTS, EVENTS, 401, headers=expired)
@@ -121,10 +122,21 @@ async def test_stream_frames_and_refusals_fit_the_document(client: Client) -> No
 
     await checked(client, document, "GET", stream, stream, 400)  # not an upgrade
     await checked(client, document, "GET", stream, f"{stream}?types=NOPE", 400)
-    await checked(client, document, "GET", stream, stream, 403, headers={
-        "Origin": "https://elsewhere.example", "Connection": "Upgrade", "Upgrade": "websocket",
-        "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-    })
+    await checked(
+        client,
+        document,
+        "GET",
+        stream,
+        stream,
+        403,
+        headers={
+            "Origin": "https://elsewhere.example",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     socket = await client.ws_connect(f"{stream}?after={start}")
     frames = [json.loads(await socket.receive_str(timeout=5)) for _ in range(2)]
     await socket.close()

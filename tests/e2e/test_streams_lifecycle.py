@@ -32,6 +32,7 @@ async def listening_server(
     (backend,) = await listen_backends(pool)
     return client, backend, await head(pool)
 
+
 async def test_subscribers_miss_nothing_when_the_listen_connection_is_killed_mid_stream(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:

@@ -150,8 +150,16 @@ async def test_non_finite_price_literals_are_refused(client: Client, literal: st
         b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}",
     ],
     ids=[
-        "empty", "brace", "truncated", "quotes", "comma", "bytes",
-        "open", "deep", "objects", "deep-field",
+        "empty",
+        "brace",
+        "truncated",
+        "quotes",
+        "comma",
+        "bytes",
+        "open",
+        "deep",
+        "objects",
+        "deep-field",
     ],
 )
 async def test_malformed_json_is_bad_request(client: Client, raw: bytes) -> None:

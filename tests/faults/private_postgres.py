@@ -67,8 +67,13 @@ class PrivatePostgres:
     def _run(self, program: str, *args: str, check: bool = True) -> int:
         command = [str(BIN / program), "-D", str(self._data), *args]
         result = subprocess.run(
-            command, user=self._user, cwd=self.directory, capture_output=True, text=True,
-            timeout=60, check=False,
+            command,
+            user=self._user,
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if check and result.returncode != 0:
             log = self.directory / "log"

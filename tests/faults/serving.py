@@ -107,9 +107,7 @@ class Answer:
         return json.loads(self.text)
 
 
-async def ask(
-    session: aiohttp.ClientSession, method: str, path: str, **options: Any
-) -> Answer:
+async def ask(session: aiohttp.ClientSession, method: str, path: str, **options: Any) -> Answer:
     """One request through ``session``, timed; a transport error is an AssertionError."""
     started = time.monotonic()
     try:

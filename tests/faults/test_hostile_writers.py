@@ -28,11 +28,15 @@ async def test_a_token_no_log_can_hold_is_refused_and_sinks_no_other_write(
     server = await servers(fresh_database)
     async with aiohttp.ClientSession(base_url=server.base) as session:
         answers = await asyncio.gather(
-            *(ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
-              for _ in range(INNOCENT // 2)),
+            *(
+                ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
+                for _ in range(INNOCENT // 2)
+            ),
             ask(session, "POST", FUNKOS, json=funko_fields(), headers=hostile_token(sub)),
-            *(ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
-              for _ in range(INNOCENT // 2)),
+            *(
+                ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
+                for _ in range(INNOCENT // 2)
+            ),
         )
         hostile = answers.pop(INNOCENT // 2)
         assert hostile.status == 401, hostile
@@ -49,8 +53,10 @@ async def patch_at_once(servers: list[ServerProcess], writes: int) -> tuple[str,
         created = await ask(sessions[0], "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
         path = f"{FUNKOS}/{created.json()['id']}"
         answers = await asyncio.gather(
-            *(ask(sessions[n % len(sessions)], "PATCH", path, json={"stock": n}, headers=ADMIN)
-              for n in range(writes))
+            *(
+                ask(sessions[n % len(sessions)], "PATCH", path, json={"stock": n}, headers=ADMIN)
+                for n in range(writes)
+            )
         )
         return created.json()["id"], list(answers)
     finally:

@@ -112,8 +112,10 @@ async def test_a_server_killed_mid_write_keeps_every_acknowledged_write_and_no_h
             method, path, body = writer.unanswered
             if method == "POST":
                 named = [e for e in log if e["data"]["name"] == body["name"]]
-                assert [e["changes"] for e in named] in ([], [decode(dumps(body)) | {
-                    "category": body["category"].upper()}]), named
+                assert [e["changes"] for e in named] in (
+                    [],
+                    [decode(dumps(body)) | {"category": body["category"].upper()}],
+                ), named
             elif method == "PATCH":
                 funko_id = path.rsplit("/", 1)[1]
                 seen = max(w.get("version", 0) for w in writer.acknowledged if w["id"] == funko_id)
@@ -122,8 +124,9 @@ async def test_a_server_killed_mid_write_keeps_every_acknowledged_write_and_no_h
 
         after_restart = await ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
         assert after_restart.status == 201, after_restart
-        newest = decode((await ask(session, "GET", "/api/v1/events", params={"after": 0},
-                                   headers=AUDITOR)).text)["head"]
+        newest = decode(
+            (await ask(session, "GET", "/api/v1/events", params={"after": 0}, headers=AUDITOR)).text
+        )["head"]
         assert newest > max(positions, default=0)
     verified = await run_cli(fresh_database, "verify")
     assert verified.code == 0, verified.stdout + verified.stderr

@@ -61,8 +61,9 @@ def requests_while_away(
     item = f"{FUNKOS}/{funko_id}"
     ndjson = {**AUDITOR, "Accept": "application/x-ndjson"}
     requests: dict[str, Coroutine[Any, Any, Answer]] = {
-        f"POST #{n}": ask(session, "POST", FUNKOS, json=funko_fields(name=f"{tag}-{n}"),
-                          headers=ADMIN)
+        f"POST #{n}": ask(
+            session, "POST", FUNKOS, json=funko_fields(name=f"{tag}-{n}"), headers=ADMIN
+        )
         for n in range(4)
     }
     for n in range(2):
@@ -120,8 +121,9 @@ async def test_while_postgres_is_away_requests_get_503_within_5_s_and_change_not
         await until_ready(session)
         again = await ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
         assert again.status == 201, again
-        amended = await ask(session, "PATCH", f"{FUNKOS}/{funko_id}", json={"stock": 5},
-                            headers=ADMIN)
+        amended = await ask(
+            session, "PATCH", f"{FUNKOS}/{funko_id}", json={"stock": 5}, headers=ADMIN
+        )
         assert (amended.status, amended.json()["version"]) == (200, 2), amended
         refused = await ask(session, "GET", FUNKOS, params={"name": tag})
         assert refused.json()["totalElements"] == 0, "a write answered 503 was applied"

@@ -118,8 +118,12 @@ async def test_sigterm_lets_requests_in_flight_finish_says_1001_to_subscribers_a
             exited_after = asyncio.get_running_loop().time() - terminated
             stalled.task.cancel()
         stored = {r[0] for r in await watcher.fetch("SELECT data->>'name' FROM events")}
-        positions = [r[0] for r in await watcher.fetch(
-            "SELECT position FROM events WHERE position <= $1 ORDER BY 1", logged)]
+        positions = [
+            r[0]
+            for r in await watcher.fetch(
+                "SELECT position FROM events WHERE position <= $1 ORDER BY 1", logged
+            )
+        ]
     finally:
         await holder.close()
         await watcher.close()

@@ -14,10 +14,26 @@ from tests.integration.command_line import run_cli
 from tests.integration.funko_events import new_fields, unique
 
 ENVELOPE_KEYS = [
-    "entity", "type", "position", "funkoId", "version", "data", "changes", "createdAt", "actor",
+    "entity",
+    "type",
+    "position",
+    "funkoId",
+    "version",
+    "data",
+    "changes",
+    "createdAt",
+    "actor",
 ]
 FUNKO_KEYS = [
-    "id", "name", "price", "stock", "image", "category", "version", "createdAt", "updatedAt",
+    "id",
+    "name",
+    "price",
+    "stock",
+    "image",
+    "category",
+    "version",
+    "createdAt",
+    "updatedAt",
 ]
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
@@ -30,7 +46,8 @@ def envelope_of(line: str) -> dict[str, Any]:
     assert envelope["type"] in ("CREATE", "UPDATE", "DELETE")
     assert list(envelope["data"]) == FUNKO_KEYS
     assert (envelope["data"]["id"], envelope["data"]["version"]) == (
-        envelope["funkoId"], envelope["version"],
+        envelope["funkoId"],
+        envelope["version"],
     )
     assert RFC3339.fullmatch(envelope["createdAt"])
     assert isinstance(envelope["actor"], str)
@@ -128,10 +145,15 @@ async def test_replay_of_one_funko_writes_its_history_in_version_order(
     envelopes = [envelope_of(line) for line in lines]
     assert [e["funkoId"] for e in envelopes] == [str(funko.funko_id)] * 4
     assert [(e["version"], e["type"], e["actor"]) for e in envelopes] == [
-        (1, "CREATE", "alice"), (2, "UPDATE", "bob"), (3, "UPDATE", "carol"), (4, "DELETE", "dave"),
+        (1, "CREATE", "alice"),
+        (2, "UPDATE", "bob"),
+        (3, "UPDATE", "carol"),
+        (4, "DELETE", "dave"),
     ]
     assert [e["changes"] for e in envelopes[1:]] == [
-        {"stock": 3}, {"price": 4.5, "name": "Late"}, {},
+        {"stock": 3},
+        {"price": 4.5, "name": "Late"},
+        {},
     ]
     assert list(envelopes[0]["changes"]) == ["name", "price", "stock", "image", "category"]
     last_state, deleted = envelopes[2]["data"], envelopes[3]["data"]

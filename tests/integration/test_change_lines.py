@@ -151,11 +151,14 @@ async def test_a_change_its_caller_gave_up_on_is_not_applied_and_the_rest_are(
     service: FunkoService, pool: asyncpg.Pool
 ) -> None:
     funko = await service.create(new_fields(), "alice")
-    before = [asyncio.ensure_future(service.amend(funko.funko_id, {"stock": n}, "w"))
-              for n in range(5)]
+    before = [
+        asyncio.ensure_future(service.amend(funko.funko_id, {"stock": n}, "w")) for n in range(5)
+    ]
     abandoned = asyncio.ensure_future(service.amend(funko.funko_id, {"name": "Abandoned"}, "w"))
-    after = [asyncio.ensure_future(service.amend(funko.funko_id, {"stock": n}, "w"))
-             for n in range(5, 10)]
+    after = [
+        asyncio.ensure_future(service.amend(funko.funko_id, {"stock": n}, "w"))
+        for n in range(5, 10)
+    ]
     await asyncio.sleep(0)  # all queued in the line, none applied yet
     abandoned.cancel()
     answers = await asyncio.gather(*before, *after)

@@ -180,18 +180,19 @@ async def test_a_failing_projection_rolls_the_whole_append_back(
 
         assert await store.load(funko.id) == []
         assert await pool.fetchval("SELECT 1 FROM catalog_funkos WHERE id = $1", funko.id) is None
-        assert await pool.fetchval(
-            "SELECT 1 FROM catalog_categories WHERE name = $1", category
-        ) is None
+        assert (
+            await pool.fetchval("SELECT 1 FROM catalog_categories WHERE name = $1", category)
+            is None
+        )
         assert await positions_of(pool) == positions_before
 
         assert await store.append(events) == [positions_before[0] + 1]
         assert await positions_of(pool) == (positions_before[0] + 1,) * 2
 
     await service.create(new_fields(category), "bob")
-    assert await pool.fetchval(
-        "SELECT count FROM catalog_categories WHERE name = $1", category
-    ) == 2
+    assert (
+        await pool.fetchval("SELECT count FROM catalog_categories WHERE name = $1", category) == 2
+    )
     assert (await service.get(funko.id)).version == 1
 
 

@@ -201,8 +201,17 @@ async def log_the_old_way(url: str, events: list[NewEvent]) -> None:
         async with conn.transaction():
             for position, e in enumerate(events, start=1):
                 await conn.execute(
-                    OLD_SHAPE_INSERT, position, e.funko_id, e.version, e.type, e.topic,
-                    e.state, e.data, e.changes, e.actor, e.created_at,
+                    OLD_SHAPE_INSERT,
+                    position,
+                    e.funko_id,
+                    e.version,
+                    e.type,
+                    e.topic,
+                    e.state,
+                    e.data,
+                    e.changes,
+                    e.actor,
+                    e.created_at,
                 )
             await conn.execute("UPDATE log_head SET position = $1", len(events))
     finally:

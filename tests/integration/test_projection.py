@@ -15,7 +15,15 @@ from infrastructure.projection import CatalogProjection
 from tests.integration.funko_events import new_fields, unique
 
 CONTRACT_KEYS = [
-    "id", "name", "price", "stock", "image", "category", "version", "createdAt", "updatedAt",
+    "id",
+    "name",
+    "price",
+    "stock",
+    "image",
+    "category",
+    "version",
+    "createdAt",
+    "updatedAt",
 ]
 Rows = list[tuple[Any, ...]]
 
@@ -64,7 +72,8 @@ async def test_the_read_model_follows_create_update_and_delete(
     assert (row["category"], row["stock"], row["version"]) == (second_category, 8, 2)
     assert row["price"] == Decimal("9.99")
     assert await counts_of(pool, first_category, second_category) == {
-        first_category: 1, second_category: 1,
+        first_category: 1,
+        second_category: 1,
     }
 
     await service.delete(first.funko_id, "carol")

@@ -67,8 +67,9 @@ async def build_history(service: FunkoService) -> History:
     await service.delete(deleted.funko_id, "carol")
     last = await service.create(new_fields(), "alice")
     await service.amend(last.funko_id, {"price": 1}, "bob")
-    return History(kept.funko_id, replaced.funko_id, deleted.funko_id, last.funko_id,
-                   kept.funko["category"])
+    return History(
+        kept.funko_id, replaced.funko_id, deleted.funko_id, last.funko_id, kept.funko["category"]
+    )
 
 
 async def verify_in_process(pool: asyncpg.Pool) -> Verified | Finding:

@@ -8,9 +8,29 @@ import pytest
 
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 FORBIDDEN = (
-    "aiohttp", "asyncpg", "infrastructure", "web", "socket", "os", "subprocess", "pathlib",
-    "requests", "io", "shutil", "tempfile", "asyncio", "ssl", "http", "urllib.request",
-    "sqlite3", "importlib", "ctypes", "multiprocessing", "threading", "select", "signal",
+    "aiohttp",
+    "asyncpg",
+    "infrastructure",
+    "web",
+    "socket",
+    "os",
+    "subprocess",
+    "pathlib",
+    "requests",
+    "io",
+    "shutil",
+    "tempfile",
+    "asyncio",
+    "ssl",
+    "http",
+    "urllib.request",
+    "sqlite3",
+    "importlib",
+    "ctypes",
+    "multiprocessing",
+    "threading",
+    "select",
+    "signal",
 )
 ALLOWED_THIRD_PARTY = ("eventsourcing.domain",)
 
@@ -56,10 +76,21 @@ def test_a_domain_module_imports_no_io(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("module", "allowed"),
-    [("os", False), ("os.path", False), ("asyncpg", False), ("infrastructure.event_store", False),
-     ("web.app", False), ("urllib.request", False), ("pathlib", False), ("requests", False),
-     ("eventsourcing.persistence", False), ("eventsourcing.domain", True),
-     ("urllib.parse", True), ("decimal", True), ("domain.rules", True)],
+    [
+        ("os", False),
+        ("os.path", False),
+        ("asyncpg", False),
+        ("infrastructure.event_store", False),
+        ("web.app", False),
+        ("urllib.request", False),
+        ("pathlib", False),
+        ("requests", False),
+        ("eventsourcing.persistence", False),
+        ("eventsourcing.domain", True),
+        ("urllib.parse", True),
+        ("decimal", True),
+        ("domain.rules", True),
+    ],
 )
 def test_the_check_tells_io_imports_from_pure_ones(module: str, allowed: bool) -> None:
     assert is_allowed(module) is allowed

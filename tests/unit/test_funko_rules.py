@@ -42,8 +42,13 @@ def test_a_name_of_100_characters_after_trimming_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("price", "normalised"),
-    [(0, Decimal("0.00")), (12, Decimal("12.00")), (Decimal("0.1"), Decimal("0.10")),
-     (Decimal("1000000"), Decimal("1000000.00")), (Decimal("99.99"), Decimal("99.99"))],
+    [
+        (0, Decimal("0.00")),
+        (12, Decimal("12.00")),
+        (Decimal("0.1"), Decimal("0.10")),
+        (Decimal("1000000"), Decimal("1000000.00")),
+        (Decimal("99.99"), Decimal("99.99")),
+    ],
 )
 def test_a_price_is_an_exact_number_with_two_decimals(price: Any, normalised: Decimal) -> None:
     clean = check_fields({"price": price}, required=False)["price"]
@@ -59,8 +64,19 @@ def test_a_negative_zero_price_is_a_plain_zero() -> None:
 
 @pytest.mark.parametrize(
     "price",
-    [Decimal("-0.01"), -1, Decimal("1000000.01"), 1_000_001, Decimal("1.999"), 19.99, True,
-     "19.99", Decimal("NaN"), Decimal("Infinity"), None],
+    [
+        Decimal("-0.01"),
+        -1,
+        Decimal("1000000.01"),
+        1_000_001,
+        Decimal("1.999"),
+        19.99,
+        True,
+        "19.99",
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        None,
+    ],
 )
 def test_a_price_out_of_range_inexact_or_not_a_number_is_refused(price: Any) -> None:
     error_of("price", price)
@@ -78,12 +94,20 @@ def test_a_stock_must_be_an_integer_between_0_and_a_million(stock: Any) -> None:
 
 @pytest.mark.parametrize(
     "image",
-    [None, "http://example.com/a.png", "https://example.com/" + "a" * 480,
-     "https://example.com", "HTTPS://Example.COM/a.png",
-     "http://img.example:8080/a/b.png?size=2&x=%E2%9C%93#top",
-     "https://xn--bcher-kva.example/b%C3%BCcher.png", "http://127.0.0.1/a.png",
-     "http://[::1]:65535/a.png", "http://[2001:db8::7]/a.png",
-     "https://example.com/a(1)!$&'*+,;=:@~_-.png", "https://example.com/?q=/a?b#/c?d"],
+    [
+        None,
+        "http://example.com/a.png",
+        "https://example.com/" + "a" * 480,
+        "https://example.com",
+        "HTTPS://Example.COM/a.png",
+        "http://img.example:8080/a/b.png?size=2&x=%E2%9C%93#top",
+        "https://xn--bcher-kva.example/b%C3%BCcher.png",
+        "http://127.0.0.1/a.png",
+        "http://[::1]:65535/a.png",
+        "http://[2001:db8::7]/a.png",
+        "https://example.com/a(1)!$&'*+,;=:@~_-.png",
+        "https://example.com/?q=/a?b#/c?d",
+    ],
 )
 def test_an_image_is_none_or_an_absolute_http_url_kept_as_given(image: str | None) -> None:
     assert check_fields({"image": image}, required=False) == {"image": image}
@@ -91,8 +115,15 @@ def test_an_image_is_none_or_an_absolute_http_url_kept_as_given(image: str | Non
 
 @pytest.mark.parametrize(
     "image",
-    ["ftp://example.com/a.png", "/a.png", "example.com/a.png", "http://", "javascript:alert(1)",
-     "https://example.com/" + "a" * 481, 7],
+    [
+        "ftp://example.com/a.png",
+        "/a.png",
+        "example.com/a.png",
+        "http://",
+        "javascript:alert(1)",
+        "https://example.com/" + "a" * 481,
+        7,
+    ],
 )
 def test_an_image_that_is_not_an_absolute_http_url_of_500_characters_is_refused(
     image: Any,
@@ -162,7 +193,8 @@ def test_a_category_in_nfd_is_the_same_category_as_in_nfc() -> None:
 def test_invisible_format_characters_are_trimmed_from_both_ends(invisible: str) -> None:
     padded = f"{invisible} {invisible}Yoda{invisible}\n{invisible}"
     assert check_fields({"name": padded, "category": padded}, required=False) == {
-        "name": "Yoda", "category": "YODA",
+        "name": "Yoda",
+        "category": "YODA",
     }
 
 
@@ -221,8 +253,11 @@ def test_registering_records_created_at_version_1_with_every_field() -> None:
     assert isinstance(created, Funko.Created)
     assert (funko.version, created.originator_version) == (1, 1)
     assert changes_of(created) == {
-        "name": "Vader", "price": Decimal("19.99"), "stock": 5,
-        "image": "https://example.com/vader.png", "category": "SW",
+        "name": "Vader",
+        "price": Decimal("19.99"),
+        "stock": 5,
+        "image": "https://example.com/vader.png",
+        "category": "SW",
     }
 
 
@@ -233,7 +268,11 @@ def test_replacing_records_updated_with_every_field_and_no_image_means_none() ->
     assert isinstance(updated, Funko.Updated)
     assert updated.originator_version == funko.version == 2
     assert changes_of(updated) == {
-        "name": "Luke", "price": Decimal("3.00"), "stock": 0, "category": "JEDI", "image": None,
+        "name": "Luke",
+        "price": Decimal("3.00"),
+        "stock": 0,
+        "category": "JEDI",
+        "image": None,
     }
     assert funko.image is None
 
@@ -271,8 +310,12 @@ def test_deleting_records_deleted_with_no_changes() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [lambda f: f.replace(fields()), lambda f: f.amend({"stock": 1}), lambda f: f.amend({}),
-     Funko.delete],
+    [
+        lambda f: f.replace(fields()),
+        lambda f: f.amend({"stock": 1}),
+        lambda f: f.amend({}),
+        Funko.delete,
+    ],
 )
 def test_a_deleted_funko_refuses_changes(change: Any) -> None:
     funko = Funko.register(fields())

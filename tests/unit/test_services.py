@@ -76,8 +76,13 @@ def service(funkos: FakeFunkos) -> FunkoService:
 
 
 def new_fields(**overrides: Any) -> dict[str, Any]:
-    return {"name": f"Groot {uuid4().hex[:6]}", "price": Decimal("9.50"), "stock": 3,
-            "category": "marvel", **overrides}
+    return {
+        "name": f"Groot {uuid4().hex[:6]}",
+        "price": Decimal("9.50"),
+        "stock": 3,
+        "category": "marvel",
+        **overrides,
+    }
 
 
 async def test_creating_saves_a_funko_at_version_1(
@@ -102,11 +107,17 @@ async def test_replacing_amending_and_deleting_each_save_one_version(
     await service.amend(funko.funko_id, {"price": 12}, "carol", IfMatch(frozenset({2})))
     await service.delete(funko.funko_id, "dave", IfMatch(frozenset({3})))
     assert [(v, a) for _, v, a in funkos.saves] == [
-        (1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"),
+        (1, "alice"),
+        (2, "bob"),
+        (3, "carol"),
+        (4, "dave"),
     ]
     stored = await funkos.get(funko.funko_id)
     assert (stored.name, stored.stock, stored.price, stored.deleted) == (
-        "Rocket", 1, Decimal("12.00"), True,
+        "Rocket",
+        1,
+        Decimal("12.00"),
+        True,
     )
 
 
