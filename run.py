@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import dataclasses
 import gc
 import logging
 import os
@@ -18,6 +17,7 @@ from infrastructure.settings import Settings
 
 if TYPE_CHECKING:
     import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
 
     from infrastructure.verification import Finding, Verified
 
@@ -27,15 +27,7 @@ T = TypeVar("T")
 # 60 s would let one stalled NDJSON reader hold the exit up for two minutes.
 SHUTDOWN_TIMEOUT = 5.0
 Progress = Callable[[int, int], None]
-Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
-
-
-def _with_database(settings: Settings) -> Settings:
-    if settings.database_url:
-        return settings
-    from infrastructure.database import embedded_url
-
-    return dataclasses.replace(settings, database_url=embedded_url())
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 async def _freeze_startup_objects(_: object) -> None:
@@ -52,7 +44,6 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
     from web.app import create_app
     from web.request_ids import AccessLog
 
-    settings = _with_database(settings)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
@@ -70,7 +61,7 @@ def serve(settings: Settings, _: argparse.Namespace) -> int:
 def migrate(settings: Settings, _: argparse.Namespace) -> int:
     from infrastructure.database import migrate as apply
 
-    applied = asyncio.run(apply(_with_database(settings).database_url or ""))
+    applied = asyncio.run(apply(settings.url))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
     return 0
 
@@ -103,23 +94,18 @@ def _progress(description: str, start: int = 0) -> Iterator[Progress]:
 
 
 def _on_database(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
-    """Run ``work(connection)`` on the migrated database, its read model caught up with the
-    log, then close the connection."""
-    import asyncpg
+    """Run ``work(connection)`` on the database as the service opens it (migrated, its read
+    model caught up with the log), then close it."""
+    from infrastructure import bootstrap
 
-    from infrastructure.database import migrate as apply
-    from infrastructure.projection import CatalogProjection
-
-    async def run(url: str) -> T:
-        await apply(url)
-        conn = await asyncpg.connect(url)
-        try:
-            await CatalogProjection().catch_up(conn)  # what a migration left to the projection
+    async def run() -> T:
+        async with (
+            bootstrap.database(settings.url, min_size=1, max_size=1) as pool,
+            pool.acquire() as conn,
+        ):
             return await work(conn)
-        finally:
-            await conn.close()
 
-    return asyncio.run(run(_with_database(settings).database_url or ""))
+    return asyncio.run(run())
 
 
 def replay(settings: Settings, args: argparse.Namespace) -> int:
@@ -150,20 +136,15 @@ def replay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def rebuild(settings: Settings, _: argparse.Namespace) -> int:
-    from infrastructure.database import create_pool
-    from infrastructure.database import migrate as apply
+    from infrastructure import bootstrap
     from infrastructure.projection import CatalogProjection
 
-    async def run(url: str) -> int:
-        await apply(url)
-        pool = await create_pool(url, min_size=1, max_size=1)
-        try:
+    async def run() -> int:
+        async with bootstrap.database(settings.url, min_size=1, max_size=1) as pool:
             with _progress("rebuild") as progress:
                 return await CatalogProjection().rebuild(pool, progress)
-        finally:
-            await pool.close()
 
-    head = asyncio.run(run(_with_database(settings).database_url or ""))
+    head = asyncio.run(run())
     print(f"rebuilt the catalog from the log up to position {head}", file=sys.stderr)
     return 0
 
@@ -221,7 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild": rebuild,
         "verify": verify,
     }
-    return handlers[args.command or "serve"](Settings.from_env(), args)
+    settings = Settings.from_env()
+    if args.command != "token":  # the one command that needs no database
+        from infrastructure.bootstrap import with_database
+
+        settings = with_database(settings)
+    return handlers[args.command or "serve"](settings, args)
 
 
 if __name__ == "__main__":

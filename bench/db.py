@@ -7,15 +7,16 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from infrastructure.database import create_database, drop_database, embedded_url, migrate
+from infrastructure.bootstrap import with_database
+from infrastructure.database import create_database, drop_database, migrate
+from infrastructure.settings import Settings
 
 
 @asynccontextmanager
 async def throwaway_database() -> AsyncIterator[str]:
     """Create and migrate a fresh database; yield its URL; drop it even on failure."""
-    server = os.environ.get("DATABASE_URL") or ""
-    if not server:
-        server = await asyncio.to_thread(embedded_url)
+    settings = Settings(database_url=os.environ.get("DATABASE_URL") or None)
+    server = (await asyncio.to_thread(with_database, settings)).url
     url = await create_database(server, "funko_bench")
     try:
         await migrate(url)

@@ -17,13 +17,8 @@ from bench.db import count_events
 from bench.figures import StreamResult, ratio_at_least
 from bench.funkos import random_fields
 from bench.procs import Subscribers, real_server
-from domain.services import FunkoService
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_pool
+from infrastructure import bootstrap
 from infrastructure.envelopes import AFTER
-from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
 
 EVENTS = 200_000
 TASKS = 2048  # concurrent creates: enough for full group commits (MAX_BATCH 512)
@@ -37,20 +32,15 @@ async def seed(url: str, events: int = EVENTS) -> dict[str, Any]:
     had = await count_events(url)
     left = max(0, events - had)
     started = time.perf_counter()
-    pool = await create_pool(url)
-    try:
-        async with EventStore(pool, CatalogProjection()) as store:
-            service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
+    async with bootstrap.running(url) as parts:
 
-            async def worker() -> None:
-                nonlocal left
-                while left > 0:
-                    left -= 1
-                    await service.create(random_fields(), "bench")
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await parts.service.create(random_fields(), "bench")
 
-            await asyncio.gather(*(worker() for _ in range(min(TASKS, left))))
-    finally:
-        await pool.close()
+        await asyncio.gather(*(worker() for _ in range(min(TASKS, left))))
     return {"had": had, "written": max(0, events - had), "seconds": time.perf_counter() - started}
 
 

@@ -14,11 +14,8 @@ from bench.db import count_events
 from bench.funkos import random_fields
 from bench.stats import PhaseResult, Window
 from domain.services import FunkoService
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_pool
+from infrastructure import bootstrap
 from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
 
 TASKS = 64
 HASHING_SHARE = 0.10  # target: the hash chain at most this share of the append path
@@ -57,14 +54,10 @@ def _hashing(store: EventStore, appended: int, events_per_s: float) -> dict[str,
 
 async def run(url: str, warmup: float, seconds: float) -> PhaseResult:
     before = await count_events(url)
-    pool = await create_pool(url)
-    try:
-        async with EventStore(pool, CatalogProjection()) as store:
-            service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-            window = Window(warmup, seconds)
-            await asyncio.gather(*(_worker(service, window) for _ in range(TASKS)))
-    finally:
-        await pool.close()
+    async with bootstrap.running(url) as parts:
+        store = parts.store
+        window = Window(warmup, seconds)
+        await asyncio.gather(*(_worker(parts.service, window) for _ in range(TASKS)))
     result = PhaseResult.of("service layer", window.summary())
     result.extra["tasks"] = TASKS
     appended = await count_events(url) - before

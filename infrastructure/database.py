@@ -11,6 +11,17 @@ import asyncpg
 from infrastructure.settings import DATA_DIR, ROOT
 
 MIGRATIONS = ROOT / "migrations"
+# The database cannot be reached or cannot take work now (down, restarting, overloaded, a lost
+# or hung connection): what every caller treats as "unavailable, try again", not as a bug.
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,  # 08: the connection failed or was lost
+    asyncpg.OperatorInterventionError,  # 57: shut down, starting up, cancelled
+    asyncpg.InsufficientResourcesError,  # 53: too many connections, disk full
+    asyncpg.ReadOnlySQLTransactionError,  # a standby, before a failover has finished
+)
 # Any fixed number: the advisory lock that lets one process at a time migrate.
 MIGRATION_LOCK = 0x46554E4B4F
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import VersionConflict
 from infrastructure import envelopes, hash_chain
+from infrastructure.database import UNAVAILABLE
 
 MAX_BATCH = 512
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class EventStore:
             await self._commit(batch)
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as error:
             await self._isolate(batch, error)
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except UNAVAILABLE as error:
             log.warning("append batch of %d failed: %s", len(batch), error)
             await self._drop_connection()
             self._settle(batch, partial(StoreUnavailable, str(error)))

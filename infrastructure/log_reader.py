@@ -16,6 +16,7 @@ from typing import Protocol
 
 import asyncpg
 
+from infrastructure.database import UNAVAILABLE
 from infrastructure.envelopes import Entry, entries_after, head
 
 CHANNEL = "funko_events"
@@ -72,6 +73,14 @@ class LogReader:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    async def head(self) -> int:
+        """The newest committed position (0 for an empty log)."""
+        return await head(self._pool)
+
+    async def entries_after(self, after: int, limit: int) -> list[Entry]:
+        """Up to ``limit`` events after ``after``, read from the log (a replay's own pace)."""
+        return await entries_after(self._pool, after, limit)
+
     def wake(self) -> None:
         """Read the log now (as a notification would)."""
         self._wake.set()
@@ -82,8 +91,10 @@ class LogReader:
             try:
                 await self._listen_once()
                 delay = BACKOFF[0]
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except UNAVAILABLE as error:
                 log.warning("LISTEN connection lost (%s); retrying in %.1f s", error, delay)
+            except Exception:  # a bug: logged, and the stream keeps trying
+                log.exception("LISTEN connection failed; retrying in %.1f s", delay)
             self.listening.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF[1])
@@ -116,11 +127,14 @@ class LogReader:
             try:
                 await self._read_new()
                 delay = BACKOFF[0]
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                continue
+            except UNAVAILABLE as error:
                 log.warning("reading the log failed (%s); retrying in %.1f s", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF[1])
-                self._wake.set()
+            except Exception:  # a bug: logged, and the stream keeps trying
+                log.exception("reading the log failed; retrying in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF[1])
+            self._wake.set()
 
     async def _read_new(self) -> None:
         while True:

@@ -31,6 +31,13 @@ class Settings:
     # have waiting before it goes back to reading the log.
     ws_buffer: int = 1024
 
+    @property
+    def url(self) -> str:
+        """The database's URL, once resolved (bootstrap.with_database)."""
+        if self.database_url is None:
+            raise BadSetting("no database: resolve the settings with bootstrap.with_database")
+        return self.database_url
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if env is None else env)

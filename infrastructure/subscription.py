@@ -15,9 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-import asyncpg
-
-from infrastructure.envelopes import Entry, entries_after
+from infrastructure.envelopes import Entry
 from infrastructure.json_codec import dumpb
 from infrastructure.log_reader import LogReader
 
@@ -46,14 +44,13 @@ class Subscription:
     def __init__(
         self,
         reader: LogReader,
-        pool: asyncpg.Pool,
         send: Send,
         write: Write,
         wanted: StreamFilter,
         after: int | None,
         buffer: int = BUFFER,
     ) -> None:
-        self._reader, self._pool, self._send, self._write = reader, pool, send, write
+        self._reader, self._send, self._write = reader, send, write
         self._wanted, self._after, self._limit = wanted, after, buffer
         self.position = 0
         self._queued = 0  # live: every entry up to here is sent, buffered or filtered out
@@ -117,7 +114,7 @@ class Subscription:
     async def _catch_up(self) -> None:
         # Page through the log until the reader has not read past us.
         while self._reader.position > self.position:
-            for entry in await entries_after(self._pool, self.position, PAGE):
+            for entry in await self._reader.entries_after(self.position, PAGE):
                 if self._wanted.admits(entry):
                     await self._frame(entry.envelope)
                 self.position = entry.position

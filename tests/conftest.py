@@ -9,17 +9,9 @@ import pytest
 import uvloop
 
 from domain.services import FunkoService
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import (
-    create_database,
-    create_pool,
-    drop_database,
-    embedded_url,
-    migrate,
-)
+from infrastructure import bootstrap
+from infrastructure.database import create_database, drop_database, embedded_url, migrate
 from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
 
 STANDARD_LOOP = {"asyncio": asyncio.new_event_loop}
 # run.py serve runs on uvloop: tests marked every_loop run on it as well.
@@ -44,18 +36,22 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, min_size=1, max_size=20)
-    yield pool
-    await pool.close()
+async def running(database_url: str) -> AsyncIterator[bootstrap.Running]:
+    """The service on the session's database, as a server builds it."""
+    async with bootstrap.running(database_url, min_size=1, max_size=20) as parts:
+        yield parts
 
 
 @pytest.fixture
-async def store(pool: asyncpg.Pool) -> AsyncIterator[EventStore]:
-    async with EventStore(pool, CatalogProjection()) as store:
-        yield store
+def pool(running: bootstrap.Running) -> asyncpg.Pool:
+    return running.pool
 
 
 @pytest.fixture
-def service(store: EventStore, pool: asyncpg.Pool) -> FunkoService:
-    return FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
+def store(running: bootstrap.Running) -> EventStore:
+    return running.store
+
+
+@pytest.fixture
+def service(running: bootstrap.Running) -> FunkoService:
+    return running.service

@@ -1,29 +1,33 @@
-"""The application factory: resources in cleanup contexts, middlewares, routes."""
+"""The application factory: every resource the app holds, its middlewares and its routes."""
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from domain.services import FunkoService
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_pool, migrate
-from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.log_reader import LogReader
-from infrastructure.projection import CatalogProjection
+from infrastructure import bootstrap
 from infrastructure.settings import Settings
 from web import audit, dashboard, funkos, health, monitoring, openapi, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
-from web.keys import POOL, READER, SERVICE, SETTINGS, STORE, TOKENS
+from web.keys import (
+    AUDIT_LOG,
+    METRICS,
+    READER,
+    SERVICE,
+    SETTINGS,
+    STATUS,
+    STORE,
+    SUBSCRIBERS,
+    TOKENS,
+)
+from web.metrics import Metrics
 from web.origins import check_origin
 from web.problems import Handler, problems
 from web.request_ids import request_ids, send_request_id
 from web.server_log import ServerLog
+from web.subscribers import Subscribers
 
-POOL_CLOSE_TIMEOUT = 5.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What one request's head may hold. aiohttp refuses more with a plain-text 400 before any
 # middleware runs; on the app, so every runner (run.py serve, the tests' servers) applies them.
@@ -46,36 +50,19 @@ async def same_origin(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-async def database(app: web.Application) -> AsyncIterator[None]:
-    url = app[SETTINGS].database_url
-    if url is None:
-        raise ValueError("create_app needs settings with a database_url")
-    await migrate(url)
-    app[POOL] = await create_pool(url)
-    await CatalogProjection().catch_up(app[POOL])
-    yield
-    try:  # a connection stuck on a dead server must not hold the shutdown up
-        async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
-            await app[POOL].close()
-    except TimeoutError:
-        app[POOL].terminate()
-
-
-async def log_reader(app: web.Application) -> AsyncIterator[None]:
-    async with LogReader(app[SETTINGS].database_url or "", app[POOL]) as reader:
-        app[READER] = reader
-        yield
-
-
-async def event_store(app: web.Application) -> AsyncIterator[None]:
-    async with EventStore(app[POOL], CatalogProjection()) as store:
-        app[STORE] = store
-        app[SERVICE] = FunkoService(EventSourcedFunkos(store), CatalogReadModel(app[POOL]))
+async def the_service(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the pool, the event store with its projection, the service, the log's
+    readers (auditors', its status, the change stream's), all built by bootstrap."""
+    url = app[SETTINGS].url
+    async with bootstrap.running(url) as parts, bootstrap.log_reader(url, parts.pool) as reader:
+        app[SERVICE], app[STORE] = parts.service, parts.store
+        app[AUDIT_LOG], app[STATUS], app[READER] = parts.audit_log, parts.status, reader
         yield
 
 
 def create_app(settings: Settings) -> web.Application:
-    """A new app for ``settings`` (whose database_url must be set); nothing runs until started."""
+    """A new app for ``settings`` (their database resolved: bootstrap.with_database); nothing
+    runs until it starts."""
     middlewares = [
         send_within,
         request_ids,
@@ -89,18 +76,17 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=middlewares,
         handler_args={**REQUEST_HEAD_LIMITS, "lingering_time": LINGERING, "logger": ServerLog()},
     )
-    app.on_response_prepare.append(send_request_id)
-    app.on_response_prepare.append(lift_deadline)
     app[SETTINGS] = settings
     app[TOKENS] = TokenVerifier(settings.jwt_secret)
-    app.cleanup_ctx.append(database)
-    app.cleanup_ctx.append(event_store)
-    app.cleanup_ctx.append(log_reader)
-    funkos.add_routes(app)
-    audit.add_routes(app)
-    health.add_routes(app)
-    streams.add_routes(app)
-    monitoring.add_routes(app)
-    openapi.add_routes(app)
-    dashboard.add_routes(app)
+    app[SUBSCRIBERS] = Subscribers(settings.send_timeout)
+    app[METRICS] = Metrics()
+    app[METRICS].registry.register(monitoring.counts(app))
+    app.cleanup_ctx.append(the_service)
+    app.cleanup_ctx.append(streams.watch_subscribers)
+    app.on_startup.append(openapi.write_document)
+    app.on_shutdown.append(streams.say_goodbye)
+    app.on_response_prepare.append(send_request_id)
+    app.on_response_prepare.append(lift_deadline)
+    for module in (funkos, audit, health, streams, monitoring, openapi, dashboard):
+        module.add_routes(app)
     return app

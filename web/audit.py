@@ -10,7 +10,7 @@ from infrastructure.json_codec import dumps
 from web.auth import require
 from web.deadline import send_part
 from web.funkos import JSON, funko_id_of, funko_response
-from web.keys import POOL, SERVICE, TOKENS
+from web.keys import AUDIT_LOG, SERVICE, TOKENS
 from web.problems import Problem, invalid
 from web.schemas import QueryInt, field_errors, single_values
 
@@ -53,7 +53,7 @@ def _wants_ndjson(request: web.Request) -> bool:
 async def funko_history(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], *AUDITORS)
     identity = funko_id_of(request)
-    envelopes = await AuditLog(request.app[POOL]).history(identity)
+    envelopes = await request.app[AUDIT_LOG].history(identity)
     if not envelopes:
         raise Problem(404, "Not found", f"No Funko with id {identity}.")
     text = f'{{"funkoId":"{identity}","events":[' + ",".join(envelopes) + "]}"
@@ -68,7 +68,7 @@ async def funko_at_version(request: web.Request) -> web.Response:
 
 async def log_events(request: web.Request) -> web.StreamResponse:
     require(request, request.app[TOKENS], *AUDITORS)
-    params, log = _params(request), AuditLog(request.app[POOL])
+    params, log = _params(request), request.app[AUDIT_LOG]
     if _wants_ndjson(request):
         return await _stream_events(request, log, params.after)
     page = await log.page(params.after, params.limit)

@@ -1,14 +1,9 @@
 """Liveness and readiness."""
 
-import asyncio
-
-import asyncpg
 from aiohttp import web
 
-from web.keys import POOL
+from web.keys import STATUS
 from web.problems import Problem
-
-READY_TIMEOUT = 2.0
 
 
 async def health(request: web.Request) -> web.Response:
@@ -16,11 +11,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    try:
-        async with asyncio.timeout(READY_TIMEOUT):
-            await request.app[POOL].fetchval("SELECT 1")
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        raise Problem(503, "Not ready", "The database is not answering.") from None
+    if not await request.app[STATUS].answers():
+        raise Problem(503, "Not ready", "The database is not answering.")
     return web.json_response({"status": "READY"})
 
 

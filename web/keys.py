@@ -1,22 +1,24 @@
 """Typed keys for what the app holds; one module so every handler finds them."""
 
-import asyncpg
 from aiohttp import web
 
 from domain.services import FunkoService
+from infrastructure.audit_log import AuditLog
 from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
+from infrastructure.log_status import LogStatus
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
 from web.metrics import Metrics
 from web.subscribers import Subscribers
 
 SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
-STORE = web.AppKey("store", EventStore)
-SERVICE = web.AppKey("service", FunkoService)
 TOKENS = web.AppKey("tokens", TokenVerifier)
+METRICS = web.AppKey("metrics", Metrics)
+SERVICE = web.AppKey("service", FunkoService)
+STORE = web.AppKey("store", EventStore)  # for its counts
+AUDIT_LOG = web.AppKey("audit_log", AuditLog)
+STATUS = web.AppKey("status", LogStatus)
 READER = web.AppKey("reader", LogReader)
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
-METRICS = web.AppKey("metrics", Metrics)
 OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

@@ -1,49 +1,31 @@
 """GET /metrics and the command timer: what an operator scrapes from each server process.
 
-The log's positions and lags are read from the database at scrape time, with a short bound,
-so a scrape says whether the database answers rather than hanging with it.
+The log's positions and lags are read at scrape time (infrastructure/log_status.py), with a
+short bound, so a scrape says whether the database answers rather than hanging with it.
 """
 
-import asyncio
 import time
 
-import asyncpg
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from web.keys import METRICS, POOL, READER, STORE, SUBSCRIBERS
+from web.keys import METRICS, READER, STATUS, STORE, SUBSCRIBERS
 from web.metrics import Counts, Metrics
 from web.problems import Handler
 
 COMMANDS = {"POST": "create", "PUT": "replace", "PATCH": "amend", "DELETE": "delete"}
-LAG_TIMEOUT = 1.0
-LAGS = """
-SELECT h.position,
-       p.position,
-       (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM events
-        WHERE position > p.position ORDER BY position LIMIT 1),
-       (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM events
-        WHERE position > $1 ORDER BY position LIMIT 1)
-FROM log_head h, projection_positions p WHERE p.name = 'catalog'
-"""
 
 
 async def _measure_lags(app: web.Application, metrics: Metrics) -> None:
     reader = app[READER].position
     metrics.log.labels("reader").set(reader)
-    try:
-        async with asyncio.timeout(LAG_TIMEOUT):
-            row = await app[POOL].fetchrow(LAGS, reader)
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        metrics.database_up.set(0)
-        return
-    metrics.database_up.set(1)
-    if row is not None:
-        head, projected, projection_lag, reader_lag = row
-        metrics.log.labels("head").set(head)
-        metrics.log.labels("projection").set(projected)
-        metrics.lag.labels("projection").set(projection_lag or 0.0)
-        metrics.lag.labels("reader").set(reader_lag or 0.0)
+    standing = await app[STATUS].standing(reader)
+    metrics.database_up.set(0 if standing is None else 1)
+    if standing is not None:
+        metrics.log.labels("head").set(standing.head)
+        metrics.log.labels("projection").set(standing.projection)
+        metrics.lag.labels("projection").set(standing.projection_lag)
+        metrics.lag.labels("reader").set(standing.reader_lag)
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -70,12 +52,11 @@ async def time_commands(request: web.Request, handler: Handler) -> web.StreamRes
         request.app[METRICS].commands.labels(command, str(status)).observe(elapsed)
 
 
-def _subscribers(app: web.Application) -> tuple[int, int, int]:
+def counts(app: web.Application) -> Counts:
+    """The counts kept by the app's store and subscribers, read at scrape time."""
     subscribers = app[SUBSCRIBERS]
-    return (len(subscribers), *subscribers.totals())
+    return Counts(lambda: app[STORE].appended, lambda: (len(subscribers), *subscribers.totals()))
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = metrics = Metrics()
-    metrics.registry.register(Counts(lambda: app[STORE].appended, lambda: _subscribers(app)))
     app.router.add_get("/metrics", metrics_page)

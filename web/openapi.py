@@ -62,6 +62,7 @@ def document(app: web.Application) -> dict[str, Any]:
 
 
 async def write_document(app: web.Application) -> None:
+    """on_startup: the document, written once every route is registered."""
     app[OPENAPI] = dumpb(document(app))
 
 
@@ -72,4 +73,3 @@ async def openapi_json(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/openapi.json", openapi_json)
     docs.add_routes(app)
-    app.on_startup.append(write_document)

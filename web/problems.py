@@ -1,17 +1,16 @@
 """Errors as application/problem+json (RFC 9457), mapped from exceptions in one place."""
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from domain.funko import FunkoNotFound, NothingToChange, VersionNotFound
 from domain.ports import TooMuchContention
 from domain.rules import InvalidFunko
 from domain.services import PreconditionFailed
+from infrastructure.database import UNAVAILABLE
 from infrastructure.event_store import StoreUnavailable
 from infrastructure.json_codec import dumps
 
@@ -97,14 +96,7 @@ def as_problem(error: BaseException) -> Problem | None:
                 " was written. Retry.",
                 headers={"Retry-After": "1"},
             )
-        case (
-            StoreUnavailable()
-            | OSError()
-            | asyncio.TimeoutError()
-            | asyncpg.InterfaceError()
-            | asyncpg.CannotConnectNowError()
-            | asyncpg.ConnectionFailureError()
-        ):
+        case _ if isinstance(error, (StoreUnavailable, *UNAVAILABLE)):
             return Problem(
                 503,
                 "Service unavailable",

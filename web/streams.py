@@ -7,7 +7,6 @@ from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from aiohttp import ClientConnectionResetError, WSCloseCode, WSMsgType, web
 from pydantic import (
     BaseModel,
@@ -18,9 +17,9 @@ from pydantic import (
     field_validator,
 )
 
-from infrastructure.envelopes import head
+from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
-from web.keys import METRICS, POOL, READER, SETTINGS, SUBSCRIBERS
+from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
 from web.problems import Problem, invalid
 from web.schemas import OptionalQueryInt, field_errors, single_values
@@ -79,7 +78,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
     check_origin(request)
     if params.after is not None:
-        newest = await head(request.app[POOL])
+        newest = await request.app[READER].head()
         if params.after > newest:
             raise invalid(
                 {"after": f"is beyond the newest position, {newest}"},
@@ -88,7 +87,6 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     subscription = Subscription(
         request.app[READER],
-        request.app[POOL],
         partial(socket.send_frame, opcode=WSMsgType.TEXT),
         socket_writer(request),
         params.wanted(),
@@ -131,7 +129,7 @@ async def _send(
         pass  # the client went away mid-frame (or was closed as stalled)
     # Not any ConnectionError: the database refusing a connection is one too, and the client
     # must then hear 1011, not wait on an open stream that no longer sends.
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except UNAVAILABLE as error:
         log.warning("a subscription stopped: %s", error)
         reason = b"database unavailable; resume later"
         await subscribers.close(socket, WSCloseCode.INTERNAL_ERROR, reason)
@@ -141,19 +139,17 @@ async def _send(
 
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:
-    """Watch for stalled subscribers while serving; say 1001 to all on shutdown."""
-    subscribers = app[SUBSCRIBERS] = Subscribers(app[SETTINGS].send_timeout)
-    watcher = asyncio.create_task(subscribers.watch(), name="stalled-subscribers")
+    """cleanup_ctx: close stalled subscribers (4008) while serving."""
+    watcher = asyncio.create_task(app[SUBSCRIBERS].watch(), name="stalled-subscribers")
     yield
     watcher.cancel()
     await asyncio.gather(watcher, return_exceptions=True)
 
 
 async def say_goodbye(app: web.Application) -> None:
+    """on_shutdown: every subscriber hears 1001 (going away)."""
     await app[SUBSCRIBERS].close_all()
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/ws/v1/funkos", stream_funkos)
-    app.cleanup_ctx.append(watch_subscribers)
-    app.on_shutdown.append(say_goodbye)

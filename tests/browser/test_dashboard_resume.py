@@ -7,9 +7,9 @@ from uuid import UUID
 import pytest
 from playwright.async_api import Page, expect
 
+from infrastructure import bootstrap
 from tests.browser.dashboard_kit import FEED, ROWS, Api, Site, as_shown, event_rows, shown
 from tests.e2e.shop import funko_fields
-from tests.faults.seeding import service_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 RESTART_TIMEOUT = 20_000  # ms: the backoff's longest wait (5 s) after a start of 1–2 s
@@ -30,9 +30,10 @@ async def test_after_a_kill_and_restart_the_feed_resumes_with_nothing_missing_or
     await expect(connection).to_have_text("Reconnecting…")
     # Written by another process on the same database while this one is down: only a page
     # that resumes with `after` sees these.
-    async with service_on(site.database_url) as (_, service):
-        await service.create(funko_fields(name="Written while down", price=Decimal(5)), "ops")
-        await service.amend(UUID(kept["id"]), {"stock": 5}, "ops")
+    async with bootstrap.running(site.database_url) as parts:
+        written = funko_fields(name="Written while down", price=Decimal(5))
+        await parts.service.create(written, "ops")
+        await parts.service.amend(UUID(kept["id"]), {"stock": 5}, "ops")
 
     await site.start()
     await expect(connection).to_have_attribute("data-state", "live", timeout=RESTART_TIMEOUT)

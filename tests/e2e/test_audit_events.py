@@ -10,13 +10,7 @@ from itertools import pairwise
 import asyncpg
 import pytest
 
-from domain.services import FunkoService
-from infrastructure.audit_log import AuditLog
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_pool
-from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
+from infrastructure import bootstrap
 from tests.e2e.audit_kit import (
     EVENTS,
     NDJSON,
@@ -53,23 +47,18 @@ class LongLog:
 
 async def write_long_log(database_url: str, count: int) -> LongLog:
     # Through the service, as the server writes, but without HTTP: thousands in about a second.
-    pool = await create_pool(database_url)
-    try:
-        async with EventStore(pool, CatalogProjection()) as store:
-            service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-            before = await AuditLog(pool).head()
-            ids: set[str] = set()
-            for _ in range(0, count, 1000):
-                funkos = await asyncio.gather(
-                    *(
-                        service.create(funko_fields(price=Decimal("9.99")), "e2e-bulk")
-                        for _ in range(1000)
-                    )
+    async with bootstrap.running(database_url) as parts:
+        before = await parts.audit_log.head()
+        ids: set[str] = set()
+        for _ in range(0, count, 1000):
+            funkos = await asyncio.gather(
+                *(
+                    parts.service.create(funko_fields(price=Decimal("9.99")), "e2e-bulk")
+                    for _ in range(1000)
                 )
-                ids.update(str(funko.funko_id) for funko in funkos)
-            return LongLog(before, await AuditLog(pool).head(), frozenset(ids))
-    finally:
-        await pool.close()
+            )
+            ids.update(str(funko.funko_id) for funko in funkos)
+        return LongLog(before, await parts.audit_log.head(), frozenset(ids))
 
 
 @pytest.fixture(scope="module")

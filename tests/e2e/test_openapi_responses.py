@@ -4,7 +4,6 @@ import json
 from typing import Any
 from uuid import uuid4
 
-from infrastructure.envelopes import head
 from tests.e2e.audit_kit import EVENTS, NDJSON
 from tests.e2e.openapi_kit import (
     Document,
@@ -24,7 +23,7 @@ from tests.e2e.shop import (
     funko_fields,
     send,
 )
-from web.keys import POOL
+from web.keys import READER
 
 ONE = "/api/v1/funkos/{id}"
 
@@ -83,7 +82,7 @@ async def test_auditor_responses_fit_the_document(client: Client) -> None:
     funko = await create(client)
     history = f"{FUNKOS}/{funko['id']}/history"
     await send(client, "PATCH", f"{FUNKOS}/{funko['id']}", {"stock": 3})
-    before = await head(client.app[POOL]) - 2
+    before = await client.app[READER].head() - 2
     at_version, page = f"{ONE}/history/{{version}}", f"{EVENTS}?after={before}&limit=5"
 
     await checked(client, document, "GET", f"{ONE}/history", history, 200, headers=AUDITOR)
@@ -117,7 +116,7 @@ async def test_operations_and_docs_responses_fit_the_document(client: Client) ->
 async def test_stream_frames_and_refusals_fit_the_document(client: Client) -> None:
     document = await fetch_document(client)
     await create(client)
-    start = await head(client.app[POOL]) - 1
+    start = await client.app[READER].head() - 1
     stream = "/ws/v1/funkos"
 
     await checked(client, document, "GET", stream, stream, 400)  # not an upgrade

@@ -8,6 +8,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from infrastructure import bootstrap
 from infrastructure.envelopes import head
 from infrastructure.log_reader import QUIET
 from tests.e2e.shop import FUNKOS, decode, funko_fields, unique
@@ -22,7 +23,7 @@ from tests.e2e.streams_kit import (
 )
 from tests.faults.conftest import StartServer
 from tests.faults.private_postgres import PrivatePostgres
-from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky, service_on
+from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
 from tests.faults.serving import ADMIN, AUDITOR, Answer, ask
 from tests.waiting import eventually
 
@@ -189,7 +190,8 @@ async def test_in_an_outage_live_subscribers_stay_a_replay_gets_1011_and_all_res
         for _ in range(3):
             written = await ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
             assert written.status == 201, written
-        async with service_on(stoppable_database) as (pool, _):  # for the log, as it is
+        async with bootstrap.running(stoppable_database) as parts:  # for the log, as it is
+            pool = parts.pool
             await eventually_listening(pool)
             late = Listener(await session.ws_connect(stream_path()))
             await late.reach(0)

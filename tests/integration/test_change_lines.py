@@ -16,10 +16,7 @@ from domain.funko import NothingToChange
 from domain.ports import Recorded
 from domain.rules import InvalidFunko
 from domain.services import FunkoService, IfMatch, PreconditionFailed
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
+from infrastructure import bootstrap
 from tests.integration.funko_events import new_fields
 
 FIELDS = ("name", "price", "stock", "image", "category")
@@ -27,18 +24,15 @@ HISTORY = "SELECT version, data::text, changes::text FROM events WHERE funko_id 
 
 
 @pytest.fixture
-async def processes(pool: asyncpg.Pool) -> AsyncIterator[list[FunkoService]]:
-    """Three services, each with its own store (committer) and change lines: as three server
-    processes on one database."""
+async def processes(database_url: str) -> AsyncIterator[list[FunkoService]]:
+    """Three services, each with its own pool, store (committer) and change lines: as three
+    server processes on one database."""
     async with (
-        EventStore(pool, CatalogProjection()) as one,
-        EventStore(pool, CatalogProjection()) as two,
-        EventStore(pool, CatalogProjection()) as three,
+        bootstrap.running(database_url, min_size=1, max_size=4) as one,
+        bootstrap.running(database_url, min_size=1, max_size=4) as two,
+        bootstrap.running(database_url, min_size=1, max_size=4) as three,
     ):
-        yield [
-            FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-            for store in (one, two, three)
-        ]
+        yield [parts.service for parts in (one, two, three)]
 
 
 async def history(pool: asyncpg.Pool, funko_id: UUID) -> list[tuple[int, Any, Any]]:

@@ -15,18 +15,14 @@ import pytest
 from domain.funko import Funko
 from domain.rules import trimmed
 from domain.services import FunkoService
-from infrastructure import hash_chain, verification
-from infrastructure.catalog import CatalogReadModel
+from infrastructure import bootstrap, hash_chain, verification
 from infrastructure.database import (
     MIGRATIONS,
     create_database,
-    create_pool,
     drop_database,
     migrate,
 )
 from infrastructure.event_store import AppendRefused, EventStore, NewEvent
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
 from tests.integration.command_line import run_cli
 from tests.integration.funko_events import new_fields, pending_event
 
@@ -229,9 +225,8 @@ async def test_the_migration_chains_events_logged_before_the_chain(
     assert chained == ["0004_hash_chain.sql"]
     await migrate(fresh_database)  # and whatever came after it
 
-    pool = await create_pool(fresh_database, min_size=1, max_size=4)
-    try:
-        await CatalogProjection().catch_up(pool)
+    async with bootstrap.running(fresh_database, min_size=1, max_size=4) as parts:
+        pool = parts.pool
         chain = await walk(pool, 0)
         assert (chain.positions, chain.unlinked) == ([1, 2, 3, 4], [])
         assert chain.tip == chain.last
@@ -241,12 +236,8 @@ async def test_the_migration_chains_events_logged_before_the_chain(
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await pool.execute("UPDATE events SET actor = 'mallory'")
 
-        async with EventStore(pool, CatalogProjection()) as store:
-            service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-            amended = await service.amend(events[0].funko_id, {"stock": 9}, "after")
+        amended = await parts.service.amend(events[0].funko_id, {"stock": 9}, "after")
         assert amended.version == 3  # the back-filled history still loads
-    finally:
-        await pool.close()
     verified = await run_cli(fresh_database, "verify")
     assert verified.code == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("verified 5 events up to position 5:")

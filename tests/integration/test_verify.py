@@ -12,11 +12,8 @@ import asyncpg
 import pytest
 
 from domain.services import FunkoService
-from infrastructure.catalog import CatalogReadModel
-from infrastructure.database import create_database, create_pool, drop_database, migrate
-from infrastructure.event_store import EventStore
-from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
+from infrastructure import bootstrap
+from infrastructure.database import create_database, drop_database
 from infrastructure.verification import Finding, Verified, verify
 from tests.integration.command_line import run_cli
 from tests.integration.funko_events import new_fields
@@ -35,14 +32,8 @@ class Shop:
 async def shop(server_url: str) -> AsyncIterator[Shop]:
     url = await create_database(server_url, "funko_verify")
     try:
-        await migrate(url)
-        pool = await create_pool(url, min_size=1, max_size=10)
-        try:
-            async with EventStore(pool, CatalogProjection()) as store:
-                service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-                yield Shop(url, pool, service)
-        finally:
-            await pool.close()
+        async with bootstrap.running(url, min_size=1, max_size=10) as parts:
+            yield Shop(url, parts.pool, parts.service)
     finally:
         await drop_database(server_url, url)
 
