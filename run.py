@@ -14,6 +14,7 @@ from uuid import UUID
 
 from infrastructure import json_logs
 from infrastructure.settings import Settings
+from web import roles
 
 if TYPE_CHECKING:
     import asyncpg
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="serve HTTP on HOST:PORT (the default)")
     commands.add_parser("migrate", help="apply pending migrations, then exit")
     issue = commands.add_parser("token", help="print a signed bearer token")
-    issue.add_argument("--role", required=True, choices=["admin", "auditor"])
+    issue.add_argument("--role", required=True, choices=roles.ROLES)
     issue.add_argument("--sub", default="cli")
     issue.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     commands.add_parser("rebuild", help="rebuild every projection from the event log")

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -111,10 +112,18 @@ class Funko(Aggregate):
         }
 
 
-EVENT_TYPES: dict[type[Any], str] = {
-    Funko.Created: "CREATE",
-    Funko.Updated: "UPDATE",
-    Funko.Deleted: "DELETE",
+class EventType(StrEnum):
+    """What a Funko's event did, as the log and the contract name it."""
+
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+EVENT_TYPES: dict[type[Any], EventType] = {
+    Funko.Created: EventType.CREATE,
+    Funko.Updated: EventType.UPDATE,
+    Funko.Deleted: EventType.DELETE,
 }
 
 

@@ -3,12 +3,15 @@
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 from uuid import UUID
 
 from domain.funko import Funko
 
-SORTABLE = ("id", "name", "price", "stock", "category", "createdAt", "updatedAt")
+# What a catalog page may be sorted by (each served by an index), and in which direction.
+SortKey = Literal["id", "name", "price", "stock", "category", "createdAt", "updatedAt"]
+SORTABLE: tuple[SortKey, ...] = get_args(SortKey)
+Direction = Literal["asc", "desc"]
 
 
 class VersionConflict(Exception):
@@ -76,8 +79,8 @@ class CatalogQuery:
     min_stock: int | None = None
     page: int = 0
     size: int = 10
-    sort_by: str = "name"
-    direction: str = "asc"
+    sort_by: SortKey = "name"
+    direction: Direction = "asc"
 
 
 @dataclass(frozen=True)

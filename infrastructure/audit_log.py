@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from infrastructure.envelopes import AUDITED
+from infrastructure.envelopes import AUDITED, head
 
 if TYPE_CHECKING:
     import asyncpg
@@ -59,7 +59,7 @@ class AuditLog:
 
     async def head(self) -> int:
         """The newest committed position (0 for an empty log)."""
-        return int(await self._db.fetchval("SELECT position FROM log_head"))
+        return await head(self._db)
 
     async def page(self, after: int, limit: int) -> LogPage:
         """Up to ``limit`` envelopes with position > ``after``, and the head they were read at."""

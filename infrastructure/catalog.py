@@ -5,12 +5,12 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.ports import CatalogPage, CatalogQuery, Category, FunkoDocument
+from domain.ports import SORTABLE, CatalogPage, CatalogQuery, Category, FunkoDocument, SortKey
 from domain.rules import category_of, search_key
 
 # Whitelisted, so a sort key never reaches SQL as text from the client.
 # Each with an index on (column, id) (migrations 0002 and 0005), read forwards or backwards.
-ORDER = {
+ORDER: dict[SortKey, str] = {
     "id": "id",
     "name": "name_key",
     "price": "price",
@@ -19,6 +19,7 @@ ORDER = {
     "createdAt": "created_at",
     "updatedAt": "updated_at",
 }
+assert ORDER.keys() == set(SORTABLE), "a sort key without its column (or the reverse)"
 
 
 def _like(text: str) -> str:

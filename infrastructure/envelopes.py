@@ -13,6 +13,8 @@ from uuid import UUID
 if TYPE_CHECKING:
     import asyncpg
 
+    from infrastructure.event_store import Connection
+
 FIELDS = """
 '{"entity":"FUNKOS","type":"' || type || '","position":' || position
 || ',"funkoId":"' || funko_id || '","version":' || version
@@ -66,6 +68,6 @@ async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]
     return entries
 
 
-async def head(db: asyncpg.Pool) -> int:
+async def head(db: asyncpg.Pool | Connection) -> int:
     """The newest committed position (0 for an empty log)."""
     return int(await db.fetchval("SELECT position FROM log_head"))

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.funko import EventType
 from domain.rules import search_key
 from infrastructure.event_store import Connection, LoggedEvent
 
@@ -119,7 +120,7 @@ class CatalogProjection:
     async def _apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         latest: dict[UUID, LoggedEvent] = {e.funko_id: e for e in events}
         # A Funko whose first event here is its CREATE has no row yet: no need to look.
-        seen = {e.funko_id for e in events if e.type == "CREATE"}
+        seen = {e.funko_id for e in events if e.type == EventType.CREATE}
         known = [funko_id for funko_id in latest if funko_id not in seen]
         before: dict[UUID, str] = {}
         if known:
@@ -131,10 +132,10 @@ class CatalogProjection:
         for funko_id, event in latest.items():
             if funko_id in before:
                 counts[before[funko_id]] -= 1
-            if event.type != "DELETE":
+            if event.type != EventType.DELETE:
                 counts[event.category] += 1
-        live = [e for e in latest.values() if e.type != "DELETE"]
-        gone = [e.funko_id for e in latest.values() if e.type == "DELETE"]
+        live = [e for e in latest.values() if e.type != EventType.DELETE]
+        gone = [e.funko_id for e in latest.values() if e.type == EventType.DELETE]
         changed = {name: n for name, n in counts.items() if n}
         await conn.execute(
             APPLY,

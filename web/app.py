@@ -6,7 +6,7 @@ from aiohttp import web
 
 from infrastructure import bootstrap
 from infrastructure.settings import Settings
-from web import audit, dashboard, funkos, health, monitoring, openapi, streams
+from web import audit, dashboard, funkos, health, monitoring, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
@@ -22,6 +22,7 @@ from web.keys import (
     TOKENS,
 )
 from web.metrics import Metrics
+from web.openapi import document
 from web.origins import check_origin
 from web.problems import Handler, problems
 from web.request_ids import request_ids, send_request_id
@@ -83,10 +84,10 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].registry.register(monitoring.counts(app))
     app.cleanup_ctx.append(the_service)
     app.cleanup_ctx.append(streams.watch_subscribers)
-    app.on_startup.append(openapi.write_document)
+    app.on_startup.append(document.write_document)
     app.on_shutdown.append(streams.say_goodbye)
     app.on_response_prepare.append(send_request_id)
     app.on_response_prepare.append(lift_deadline)
-    for module in (funkos, audit, health, streams, monitoring, openapi, dashboard):
+    for module in (funkos, audit, health, streams, monitoring, document, dashboard):
         module.add_routes(app)
     return app

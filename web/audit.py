@@ -3,19 +3,18 @@
 from contextlib import aclosing
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from infrastructure.audit_log import AuditLog
 from infrastructure.json_codec import dumps
 from web.auth import require
 from web.deadline import send_part
-from web.funkos import JSON, funko_id_of, funko_response
+from web.funkos import funko_id_of, funko_response
 from web.keys import AUDIT_LOG, SERVICE, TOKENS
+from web.media_types import JSON, NDJSON
 from web.problems import Problem, invalid
-from web.schemas import QueryInt, field_errors, single_values
-
-NDJSON = "application/x-ndjson"
-AUDITORS = ("auditor", "admin")
+from web.roles import AUDITORS
+from web.schemas import QueryInt, parse_query, refuse_beyond_head
 
 
 class EventsParams(BaseModel):
@@ -26,23 +25,12 @@ class EventsParams(BaseModel):
     limit: QueryInt = Field(100, ge=1, le=1000)
 
 
-def _params(request: web.Request) -> EventsParams:
-    try:
-        return EventsParams.model_validate(single_values(request.query))
-    except ValidationError as error:
-        raise invalid(field_errors(error), "The query string is not valid.") from None
-
-
 def _version(request: web.Request) -> int:
     raw = request.match_info["version"]
     # int() refuses over 4300 digits: a long one is out of range before it is a number.
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) < 2**31:
         raise invalid({"version": "must be a whole number from 1"}, "The version is not valid.")
     return int(raw)
-
-
-def _beyond_head(after: int, head: int) -> Problem:
-    return invalid({"after": f"is beyond the newest position, {head}"}, "The query is not valid.")
 
 
 def _wants_ndjson(request: web.Request) -> bool:
@@ -68,12 +56,11 @@ async def funko_at_version(request: web.Request) -> web.Response:
 
 async def log_events(request: web.Request) -> web.StreamResponse:
     require(request, request.app[TOKENS], *AUDITORS)
-    params, log = _params(request), request.app[AUDIT_LOG]
+    params, log = parse_query(request, EventsParams), request.app[AUDIT_LOG]
     if _wants_ndjson(request):
         return await _stream_events(request, log, params.after)
     page = await log.page(params.after, params.limit)
-    if params.after > page.head:
-        raise _beyond_head(params.after, page.head)
+    refuse_beyond_head(params.after, page.head)
     meta = dumps({"next": page.next, "head": page.head})
     return web.Response(
         text='{"events":[' + ",".join(page.envelopes) + "]," + meta[1:], content_type=JSON
@@ -83,8 +70,7 @@ async def log_events(request: web.Request) -> web.StreamResponse:
 async def _stream_events(request: web.Request, log: AuditLog, after: int) -> web.StreamResponse:
     """Every event in (after, head at the start], one envelope a line, a page at a time."""
     head = await log.head()
-    if after > head:
-        raise _beyond_head(after, head)
+    refuse_beyond_head(after, head)
     response = web.StreamResponse(headers={"Content-Type": NDJSON, "X-Log-Head": str(head)})
     await response.prepare(request)
     async with aclosing(log.pages(after, head)) as pages:

@@ -10,8 +10,8 @@ import jwt
 from aiohttp import web
 
 from web.problems import Problem
+from web.roles import ROLES
 
-ROLES = ("admin", "auditor")
 CLAIM_MAX = 255  # characters of sub or role
 
 

@@ -3,14 +3,11 @@
 No build step and no CDN: the browser loads the modules as written, from this server only.
 """
 
-from pathlib import Path
-
 from aiohttp import web
 
-from web.listed_files import listed_files
+from web.listed_files import STATIC, listed_files
 
-STATIC = Path(__file__).with_name("static")
-PAGE = STATIC / "dashboard.html"
+DASHBOARD_HTML = STATIC / "dashboard.html"
 # The files the page loads, and only those (web/static/ holds other pages' files too).
 FILES = {
     "dashboard.css": "text/css",
@@ -37,7 +34,7 @@ async def dashboard(request: web.Request) -> web.FileResponse:
         "Cache-Control": CACHE,
         "Content-Security-Policy": POLICY,
     }
-    return web.FileResponse(PAGE, headers=headers)
+    return web.FileResponse(DASHBOARD_HTML, headers=headers)
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,19 +11,20 @@ from domain.services import FunkoService, IfMatch
 from infrastructure.json_codec import dumps
 from web.auth import Principal, require
 from web.keys import SERVICE, TOKENS
+from web.media_types import JSON
 from web.problems import Problem
+from web.roles import ADMIN
 from web.schemas import (
     FunkoBody,
     FunkoPatch,
+    SearchParams,
     parse_fields,
     parse_json,
-    parse_search,
-    single_values,
+    parse_query,
 )
 
 BODY_LIMIT = 64 * 1024
 VERSION_DIGITS = 18  # a version is a bigint: more digits name no version
-JSON = "application/json"
 
 
 def _service(request: web.Request) -> FunkoService:
@@ -31,7 +32,7 @@ def _service(request: web.Request) -> FunkoService:
 
 
 def _admin(request: web.Request) -> Principal:
-    return require(request, request.app[TOKENS], "admin")
+    return require(request, request.app[TOKENS], ADMIN)
 
 
 def funko_id_of(request: web.Request) -> UUID:
@@ -146,7 +147,8 @@ async def get_funko(request: web.Request) -> web.Response:
 
 
 async def search_funkos(request: web.Request) -> web.Response:
-    page = await _service(request).search(parse_search(single_values(request.query)))
+    query = parse_query(request, SearchParams).as_query()
+    page = await _service(request).search(query)
     size, total = page.query.size, page.total
     pages = -(-total // size)
     meta = {

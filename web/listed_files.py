@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+STATIC = Path(__file__).with_name("static")  # the dashboard's files and the API docs page
 FileHandler = Callable[[web.Request], Awaitable[web.FileResponse]]
 
 

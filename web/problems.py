@@ -13,6 +13,7 @@ from domain.services import PreconditionFailed
 from infrastructure.database import UNAVAILABLE
 from infrastructure.event_store import StoreUnavailable
 from infrastructure.json_codec import dumps
+from web.media_types import PROBLEM
 
 log = logging.getLogger(__name__)
 HTTP_DETAILS = {
@@ -60,7 +61,7 @@ def problem_response(problem: Problem) -> web.Response:
     response = web.Response(
         status=problem.status,
         text=dumps(body),
-        content_type="application/problem+json",
+        content_type=PROBLEM,
         headers=problem.headers,
     )
     if problem.close:

@@ -8,8 +8,9 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, TypeVar
 
+from aiohttp import web
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,11 +24,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.ports import CatalogQuery
+from domain.ports import CatalogQuery, Direction, SortKey
 from domain.rules import FIELDS, plain_text
+from web.openapi.rule_schemas import CATEGORY_DOC, IMAGE_DOC, NAME_DOC, PRICE_DOC, STOCK_DOC
 from web.problems import Problem, invalid
-from web.rule_schemas import CATEGORY_DOC, IMAGE_DOC, NAME_DOC, PRICE_DOC, STOCK_DOC
 
+Q = TypeVar("Q", bound=BaseModel)
 Price = Annotated[Decimal, Field(strict=True)] | StrictInt
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -106,10 +108,8 @@ class SearchParams(BaseModel):
     min_stock: OptionalQueryInt = Field(None, alias="minStock", ge=0, le=10**9)
     page: QueryInt = Field(0, ge=0, le=10**7)
     size: QueryInt = Field(10, ge=1, le=100)
-    sort_by: Literal["id", "name", "price", "stock", "category", "createdAt", "updatedAt"] = Field(
-        "name", alias="sortBy"
-    )
-    direction: Literal["asc", "desc"] = "asc"
+    sort_by: SortKey = Field("name", alias="sortBy")
+    direction: Direction = "asc"
 
     def as_query(self) -> CatalogQuery:
         return CatalogQuery(
@@ -179,8 +179,17 @@ def single_values(query: Mapping[str, str]) -> dict[str, str]:
     return params
 
 
-def parse_search(params: dict[str, str]) -> CatalogQuery:
+def parse_query(request: web.Request, model: type[Q]) -> Q:
+    """The request's query string as ``model``; Problem 400 naming each bad parameter."""
     try:
-        return SearchParams.model_validate(params).as_query()
+        return model.model_validate(single_values(request.query))
     except ValidationError as error:
         raise invalid(field_errors(error), "The query string is not valid.") from None
+
+
+def refuse_beyond_head(after: int | None, head: int) -> None:
+    """Problem 400 if ``after`` names a position the log has not reached."""
+    if after is not None and after > head:
+        raise invalid(
+            {"after": f"is beyond the newest position, {head}"}, "The query string is not valid."
+        )

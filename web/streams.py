@@ -12,23 +12,24 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     WithJsonSchema,
     field_validator,
 )
 
+from domain.funko import EventType
 from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.origins import check_origin
-from web.problems import Problem, invalid
-from web.schemas import OptionalQueryInt, field_errors, single_values
+from web.problems import Problem
+from web.schemas import OptionalQueryInt, parse_query, refuse_beyond_head
 from web.subscribers import Subscribers, socket_writer
 
 CLIENT_FRAME_LIMIT = 4 * 1024
-TYPES = frozenset({"CREATE", "UPDATE", "DELETE"})
+TYPES = frozenset(t.value for t in EventType)
 # What _known_types accepts, for the OpenAPI document only.
-TYPES_LIST = r"^\s*(CREATE|UPDATE|DELETE)\s*(,\s*(CREATE|UPDATE|DELETE)\s*)*$"
+_ONE_TYPE = "(" + "|".join(t.value for t in EventType) + ")"
+TYPES_LIST = rf"^\s*{_ONE_TYPE}\s*(,\s*{_ONE_TYPE}\s*)*$"
 # Close codes aiohttp picks when a client breaks the protocol; any other is a client's own.
 ABNORMAL = frozenset(
     {WSCloseCode.PROTOCOL_ERROR, WSCloseCode.INVALID_TEXT, WSCloseCode.MESSAGE_TOO_BIG}
@@ -50,7 +51,7 @@ class StreamParams(BaseModel):
         if value is not None:
             named = {t.strip() for t in value.split(",")}
             if not named or not named <= TYPES:
-                raise ValueError("must be a comma-separated list of CREATE, UPDATE, DELETE")
+                raise ValueError(f"must be a comma-separated list of {', '.join(EventType)}")
         return value
 
     def wanted(self) -> StreamFilter:
@@ -58,15 +59,8 @@ class StreamParams(BaseModel):
         return StreamFilter(self.funko_id, types)
 
 
-def _params(request: web.Request) -> StreamParams:
-    try:
-        return StreamParams.model_validate(single_values(request.query))
-    except ValidationError as error:
-        raise invalid(field_errors(error), "The query string is not valid.") from None
-
-
 async def stream_funkos(request: web.Request) -> web.StreamResponse:
-    params = _params(request)
+    params = parse_query(request, StreamParams)
     settings = request.app[SETTINGS]
     socket = web.WebSocketResponse(
         # aiohttp refuses a message of exactly max_msg_size: 4 KiB itself is allowed.
@@ -78,12 +72,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
     check_origin(request)
     if params.after is not None:
-        newest = await request.app[READER].head()
-        if params.after > newest:
-            raise invalid(
-                {"after": f"is beyond the newest position, {newest}"},
-                "The query string is not valid.",
-            )
+        refuse_beyond_head(params.after, await request.app[READER].head())
     await socket.prepare(request)
     subscription = Subscription(
         request.app[READER],

@@ -10,7 +10,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from domain.ports import SORTABLE, CatalogQuery, Recorded
+from domain.ports import SORTABLE, CatalogQuery, Direction, Recorded, SortKey
 from domain.rules import search_key
 from domain.services import FunkoService
 from infrastructure.catalog import page_query
@@ -122,7 +122,7 @@ async def test_min_stock_is_inclusive_and_filters_combine(
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 @pytest.mark.parametrize("sort_by", SORTABLE)
 async def test_sorting_by_each_key_pages_through_every_match_once(
-    service: FunkoService, shelf: Shelf, sort_by: str, direction: str
+    service: FunkoService, shelf: Shelf, sort_by: SortKey, direction: Direction
 ) -> None:
     funkos = list(shelf.funkos.values())
     expected = sorted(
@@ -179,7 +179,7 @@ async def test_a_name_is_found_by_itself_and_every_case_of_it(service: FunkoServ
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 @pytest.mark.parametrize("sort_by", SORTABLE)
 async def test_every_sort_order_of_the_catalog_is_served_by_an_index(
-    pool: asyncpg.Pool, sort_by: str, direction: str
+    pool: asyncpg.Pool, sort_by: SortKey, direction: Direction
 ) -> None:
     sql, *args = page_query(CatalogQuery(sort_by=sort_by, direction=direction, page=3))
     async with pool.acquire() as conn, conn.transaction():

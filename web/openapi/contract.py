@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypedDict
 
+from domain.funko import EventType
 from domain.rules import CATEGORY_MAX, IMAGE_MAX, NAME_MAX, STOCK_MAX
 
 Timestamp = Annotated[
@@ -88,7 +89,7 @@ class Envelope(Shape):
     """One event of the log, as WebSocket subscribers get it."""
 
     entity: Literal["FUNKOS"]
-    type: Literal["CREATE", "UPDATE", "DELETE"]
+    type: EventType
     position: int = Field(ge=1, description="Strictly increasing in commit order.")
     funko_id: UUID
     version: Version

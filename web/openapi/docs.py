@@ -9,9 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web.listed_files import listed_files
+from web.listed_files import STATIC, listed_files
 
-PAGE = Path(__file__).with_name("static") / "api-docs.html"
+DOCS_HTML = STATIC / "api-docs.html"
 ASSETS = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
@@ -30,7 +30,7 @@ def swagger_ui_static() -> Path:
 
 
 async def api_docs(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+    return web.FileResponse(DOCS_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 def add_routes(app: web.Application) -> None:

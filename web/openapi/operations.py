@@ -6,16 +6,15 @@ since the contract says it never happens.
 
 from web.audit import EventsParams
 from web.dashboard import FILES
-from web.docs import ASSETS
-from web.openapi_objects import (
+from web.media_types import JSON, NDJSON
+from web.openapi.docs import ASSETS
+from web.openapi.objects import (
     ACCEPT,
-    ADMIN,
-    AUDITORS,
+    FOR_ADMINS,
+    FOR_AUDITORS,
     FUNKO_ID,
     IF_MATCH,
     IF_NONE_MATCH,
-    JSON,
-    NDJSON,
     PUBLIC,
     VERSION,
     Json,
@@ -42,7 +41,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "createFunko",
             "funkos",
             "Add a Funko (role admin).",
-            ADMIN,
+            FOR_ADMINS,
             requestBody=body("FunkoBody"),
             responses=funko_ok("Created.", "201", {"Location": {"schema": TEXT}})
             | problems(400, 401, 403, 408, 413, 503),
@@ -76,7 +75,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "replaceFunko",
             "funkos",
             "Set every field of a Funko (role admin).",
-            ADMIN,
+            FOR_ADMINS,
             parameters=[FUNKO_ID, IF_MATCH],
             requestBody=body("FunkoBody"),
             responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
@@ -85,7 +84,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "amendFunko",
             "funkos",
             "Set some fields of a Funko (role admin).",
-            ADMIN,
+            FOR_ADMINS,
             parameters=[FUNKO_ID, IF_MATCH],
             requestBody=body("FunkoPatch"),
             responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
@@ -94,7 +93,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "deleteFunko",
             "funkos",
             "Withdraw a Funko; its history stays (role admin).",
-            ADMIN,
+            FOR_ADMINS,
             parameters=[FUNKO_ID, IF_MATCH],
             responses={"204": {"description": "Deleted."}} | problems(400, 401, 403, 404, 412, 503),
         ),
@@ -109,7 +108,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "funkoHistory",
             "audit",
             "Every event of a Funko, deleted ones too.",
-            AUDITORS,
+            FOR_AUDITORS,
             parameters=[FUNKO_ID],
             responses={"200": content(JSON, ref("History"), "Oldest first.")}
             | problems(400, 401, 403, 404, 503),
@@ -118,7 +117,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "funkoAtVersion",
             "audit",
             "A Funko as it stood at a version.",
-            AUDITORS,
+            FOR_AUDITORS,
             parameters=[FUNKO_ID, VERSION],
             responses=funko_ok("The Funko then.") | problems(400, 401, 403, 404, 503),
         ),
@@ -126,7 +125,7 @@ def operations() -> dict[tuple[str, str], Json]:
             "logEvents",
             "audit",
             "The event log by position: a page, or all of it as NDJSON.",
-            AUDITORS,
+            FOR_AUDITORS,
             parameters=[*query(EventsParams, after="Events after this position."), ACCEPT],
             responses={
                 "200": {

@@ -8,11 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from web.media_types import JSON, NDJSON, PROBLEM
+from web.roles import ADMIN, AUDITORS
+
 Json = dict[str, Any]
-JSON, PROBLEM, NDJSON = "application/json", "application/problem+json", "application/x-ndjson"
+# Who may call an operation: anyone, or a bearer token of one of these roles.
 PUBLIC: list[Json] = []
-ADMIN: list[Json] = [{"bearerAuth": ["admin"]}]
-AUDITORS: list[Json] = [{"bearerAuth": ["auditor"]}, {"bearerAuth": ["admin"]}]
+FOR_ADMINS: list[Json] = [{"bearerAuth": [ADMIN]}]
+FOR_AUDITORS: list[Json] = [{"bearerAuth": [role]} for role in AUDITORS]
 PROBLEMS = {
     400: "The request breaks the rules (fields, types, unknown fields, JSON, query, id).",
     401: "No bearer token, or one that is malformed, badly signed or expired.",

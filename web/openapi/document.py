@@ -11,11 +11,11 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from infrastructure.json_codec import dumpb
-from web import docs
-from web.contract import RESPONSES
 from web.keys import OPENAPI
-from web.openapi_objects import JSON
-from web.operations import operations
+from web.media_types import JSON
+from web.openapi import docs
+from web.openapi.contract import RESPONSES
+from web.openapi.operations import operations
 from web.schemas import FunkoBody, FunkoPatch
 
 log = logging.getLogger(__name__)

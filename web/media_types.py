@@ -1,0 +1,5 @@
+"""The media types the API speaks, named once."""
+
+JSON = "application/json"
+NDJSON = "application/x-ndjson"  # the event log streamed, one envelope a line
+PROBLEM = "application/problem+json"  # errors (RFC 9457)
