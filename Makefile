@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test lint bench migrate token clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint bench migrate token clean chromium
 
 $(RUNTIME): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +24,12 @@ run: $(RUNTIME)
 migrate: $(RUNTIME)
 	$(PY) run.py migrate
 
-test: $(DEV)
-	$(PY) -m pytest
+test: $(DEV) chromium
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# The browser tests drive Debian's chromium: installed when missing (scripts/install-chromium).
+chromium:
+	@test -x $(CHROMIUM) || scripts/install-chromium
 
 lint: $(DEV)
 	$(PY) -m ruff check .
