@@ -1,11 +1,12 @@
 """Audit: ``run.py replay`` beside a bare asyncpg pager, and the server's memory while it
 streams the whole log as NDJSON.
 
-Set-up: a throwaway database of its own, filled in SQL with max(EVENTS, BIG) events
-(bench/audit_seed.py: the catalog's position set to the head, so the server folds nothing).
-Replay: the last EVENTS events. Both sides are subprocesses timed from spawn to exit:
-``run.py replay --after A > /dev/null`` (DATABASE_URL set, stderr discarded) and
-``python -m bench.pager URL A`` (asyncpg keyset pages of 1,000 ``SELECT *`` rows, dropped).
+Set-up: a throwaway database of its own, filled in SQL with max(BENCH_AUDIT_EVENTS,
+BENCH_AUDIT_BIG) events (200,000 and 1,000,000 by default; bench/audit_seed.py: the catalog's
+position set to the head, so the server folds nothing). Replay: the last BENCH_AUDIT_EVENTS.
+Both sides are subprocesses timed from spawn to exit: ``run.py replay --after A > /dev/null``
+(DATABASE_URL set, stderr discarded) and ``python -m bench.pager URL A`` (asyncpg keyset pages
+of 1,000 ``SELECT *`` rows, dropped).
 An untimed pager pass warms the caches; then baseline, replay, baseline, replay, and each
 side's faster pass counts. Each side's start-up (the same command with nothing after A) is
 measured once, to read small runs by.
@@ -16,15 +17,13 @@ import asyncio
 import os
 import sys
 import time
-from typing import Any
 
 from bench import audit_seed, ndjson_memory
+from bench.context import Context
 from bench.db import throwaway_database
-from bench.figures import Figure, StreamResult, ratio_at_least
+from bench.result import Figure, Result, ratio_at_least
 from infrastructure.settings import ROOT
 
-EVENTS = 200_000
-BIG = 1_000_000
 REPEATS = 2  # timed passes of each side, alternating; the faster counts
 MIN_RATIO = 0.5
 TAIL = 10_000
@@ -46,7 +45,7 @@ async def _timed(argv: list[str], url: str, stdout: int) -> tuple[float, int, by
     return time.perf_counter() - started, proc.returncode or 0, out or b"", err
 
 
-async def _pager(url: str, after: int, result: StreamResult) -> tuple[float, int]:
+async def _pager(url: str, after: int, result: Result) -> tuple[float, int]:
     """(seconds, events paged) of one baseline pass."""
     argv = [sys.executable, "-m", "bench.pager", url, str(after)]
     seconds, code, out, err = await _timed(argv, url, asyncio.subprocess.PIPE)
@@ -54,7 +53,7 @@ async def _pager(url: str, after: int, result: StreamResult) -> tuple[float, int
     return seconds, int(out) if code == 0 else 0
 
 
-async def _replay(url: str, after: int, result: StreamResult) -> tuple[float, bool]:
+async def _replay(url: str, after: int, result: Result) -> tuple[float, bool]:
     """(seconds, exited 0) of one ``run.py replay`` pass."""
     argv = [sys.executable, "run.py", "replay", "--after", str(after)]
     seconds, code, _, err = await _timed(argv, url, asyncio.subprocess.DEVNULL)
@@ -62,7 +61,7 @@ async def _replay(url: str, after: int, result: StreamResult) -> tuple[float, bo
     return seconds, code == 0
 
 
-async def _replays(url: str, head: int, events: int, result: StreamResult) -> None:
+async def _replays(url: str, head: int, events: int, result: Result) -> None:
     after = head - events
     await _pager(url, after, result)  # warm-up
     base, cli = [], []
@@ -94,10 +93,10 @@ async def _replays(url: str, head: int, events: int, result: StreamResult) -> No
 
 
 def _grew_little(figure: Figure) -> bool:
-    return figure.server - figure.baseline <= GROWTH_MIB
+    return figure.baseline is not None and figure.value - figure.baseline <= GROWTH_MIB
 
 
-async def _ndjson(url: str, head: int, result: StreamResult) -> None:
+async def _ndjson(url: str, head: int, result: Result) -> None:
     measured = await ndjson_memory.run(url, head, TAIL)
     full, tail = measured["full"], measured["tail"]
     target = f"<= baseline+{GROWTH_MIB:g} MiB"
@@ -120,9 +119,11 @@ async def _ndjson(url: str, head: int, result: StreamResult) -> None:
     result.extra["ndjson"] = measured
 
 
-async def run(events: int = EVENTS, big: int = BIG, say: Any = print) -> StreamResult:
-    """Seed max(``events``, ``big``) events, replay the last ``events``, stream them all."""
-    result = StreamResult("audit", BASELINE)
+async def run(ctx: Context) -> Result:
+    """Seed max(BENCH_AUDIT_EVENTS, BENCH_AUDIT_BIG) events, replay the last
+    BENCH_AUDIT_EVENTS, stream them all; on a database of its own, filled in SQL."""
+    events, big, say = ctx.config.audit_events, ctx.config.audit_big, ctx.say
+    result = Result(BASELINE)
     started = time.perf_counter()
     async with throwaway_database() as url:
         seeded = await audit_seed.seed(url, max(events, big))

@@ -10,8 +10,10 @@ import time
 
 import asyncpg
 
+from bench.context import Context
 from bench.funkos import event_sized_document
-from bench.stats import PhaseResult, Window
+from bench.result import Result, throughput
+from bench.stats import Window
 
 CONNECTIONS = 16
 SETUP = """
@@ -40,16 +42,17 @@ async def _worker(conn: asyncpg.Connection, window: Window, bodies: list[str]) -
         window.record(started)
 
 
-async def run(url: str, warmup: float, seconds: float) -> PhaseResult:
-    conns = [await asyncpg.connect(url) for _ in range(CONNECTIONS)]
+async def run(ctx: Context) -> Result:
+    """The write phases' baseline: its figures stand beside themselves (ratios 1.00x)."""
+    conns = [await asyncpg.connect(ctx.url) for _ in range(CONNECTIONS)]
     try:
         await conns[0].execute(SETUP)
         bodies = [event_sized_document() for _ in range(1024)]
-        window = Window(warmup, seconds)
+        window = Window(ctx.config.warmup, ctx.config.seconds)
         await asyncio.gather(*(_worker(c, window, bodies) for c in conns))
     finally:
         await asyncio.gather(*(c.close() for c in conns))
-    result = PhaseResult.of("baseline (SQL)", window.summary())
+    result = throughput(window.summary(), is_baseline=True)
     result.extra["connections"] = CONNECTIONS
     result.extra["body_bytes"] = sum(map(len, bodies)) // len(bodies)
     return result

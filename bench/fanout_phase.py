@@ -14,9 +14,10 @@ from typing import Any
 
 import asyncpg
 
-from bench.figures import StreamResult, ratio_at_most
+from bench.context import Context
 from bench.http_phase import HOST, _profile, py_spy
 from bench.procs import Server, Subscribers, baseline_server, real_server
+from bench.result import Result, ratio_at_most
 from bench.writer import write_paced
 
 SUBSCRIBERS = 1000
@@ -68,7 +69,7 @@ async def _counted(after: int, created: int) -> list[int]:
     return list(range(after + 1, after + created + 1))
 
 
-def _check(result: StreamResult, who: str, run: dict[str, Any]) -> None:
+def _check(result: Result, who: str, run: dict[str, Any]) -> None:
     ready, writes, final = run["ready"], run["writes"], run["final"]
     result.failed(f"{who}: subscriber failed to connect: {ready['error_samples']}", ready["failed"])
     result.failed(f"{who}: writer: {writes['error_samples']}", writes["errors"])
@@ -95,13 +96,13 @@ def _check(result: StreamResult, who: str, run: dict[str, Any]) -> None:
     }
 
 
-async def run(url: str, warmup: float, seconds: float, profile: str | None = None) -> StreamResult:
-    """Baseline, then the server; with ``profile``, py-spy records the server while writing."""
+async def run(ctx: Context) -> Result:
+    """Baseline, then the server; with BENCH_PROFILE, py-spy records the server while writing."""
+    url, warmup, seconds = ctx.url, ctx.config.warmup, ctx.config.seconds
+    profile = ctx.config.profile and f"{ctx.config.profile}.fanout.json"
     base = await _measure(baseline_server(), _counted, warmup, seconds)
     real = await _measure(real_server(url), _logged_after(url), warmup, seconds, profile)
-    result = StreamResult(
-        "fanout", f"minimal aiohttp broadcaster, {SUBSCRIBERS} clients, {RATE:g} frames/s"
-    )
+    result = Result(f"minimal aiohttp broadcaster, {SUBSCRIBERS} clients, {RATE:g} frames/s")
     fs, fb = real["final"], base["final"]
     result.add("p50 ms commit->receipt", fs["p50_ms"], fb["p50_ms"])
     result.add(

@@ -14,8 +14,9 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from pathlib import Path
 from typing import IO, Any
 
+from bench.context import Context
 from bench.db import count_events
-from bench.stats import PhaseResult
+from bench.result import Result, throughput
 from infrastructure.settings import ROOT
 from web.auth import issue_token
 
@@ -133,10 +134,10 @@ async def _load(ports: list[int], token: str, warmup: float, seconds: float) -> 
     return summary
 
 
-async def run(
-    url: str, warmup: float, seconds: float, profile: str | None, processes: int = 1
-) -> PhaseResult:
+async def run(ctx: Context, processes: int = 1) -> Result:
     """POSTs from 64 connections spread over ``processes`` servers sharing the database."""
+    url, warmup, seconds = ctx.url, ctx.config.warmup, ctx.config.seconds
+    profile = ctx.config.profile
     secret = secrets.token_urlsafe(32)
     token = issue_token(secret, "admin", "bench", 3600)
     ports = [free_port() for _ in range(processes)]
@@ -161,9 +162,9 @@ async def run(
             print(f"--- server log (tail) ---\n{tail}", file=sys.stderr)
             raise
     logged = await count_events(url) - before
-    name = "HTTP POST /funkos" + (f" ({processes} processes)" if processes > 1 else "")
-    result = PhaseResult.of(name, summary)
+    result = throughput(summary)
     created = int(summary["created"])
+    result.checks[f"events logged = 201s ({logged} logged, {created} x 201)"] = logged == created
     result.extra.update(
         connections=CONNECTIONS,
         server_processes=processes,

@@ -10,8 +10,9 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from bench.figures import StreamResult, below
+from bench.context import Context
 from bench.procs import Server, Subscribers, baseline_server, real_server
+from bench.result import Result, below
 
 SUBSCRIBERS = 1000
 WARM = 20
@@ -42,10 +43,10 @@ async def _measure(serving: AbstractAsyncContextManager[Server]) -> dict[str, An
     }
 
 
-async def run(url: str) -> StreamResult:
+async def run(ctx: Context) -> Result:
     base = await _measure(baseline_server())
-    real = await _measure(real_server(url))
-    result = StreamResult("memory", f"minimal aiohttp broadcaster, {SUBSCRIBERS} idle clients")
+    real = await _measure(real_server(ctx.url))
+    result = Result(f"minimal aiohttp broadcaster, {SUBSCRIBERS} idle clients")
     result.add(
         "KiB RSS per idle subscriber",
         real["kib_per_subscriber"],

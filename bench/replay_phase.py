@@ -13,10 +13,11 @@ from typing import Any
 
 import asyncpg
 
+from bench.context import Context
 from bench.db import count_events
-from bench.figures import StreamResult, ratio_at_least
 from bench.funkos import random_fields
 from bench.procs import Subscribers, real_server
+from bench.result import Result, ratio_at_least
 from infrastructure import bootstrap
 from infrastructure.envelopes import AFTER
 
@@ -73,9 +74,10 @@ async def _replay(port: int, expected: list[int]) -> tuple[dict[str, Any], dict[
         return ready, await subs.finish(expected)
 
 
-async def run(url: str, say: Any = print) -> StreamResult:
+async def run(ctx: Context) -> Result:
+    url = ctx.url
     seeded = await seed(url)
-    say(f"bench: replay: seeded {seeded['written']} events in {seeded['seconds']:.1f} s")
+    ctx.say(f"bench: replay: seeded {seeded['written']} events in {seeded['seconds']:.1f} s")
     await page_through(url)  # warm-up
     base_events, base_seconds = min(
         [await page_through(url) for _ in range(REPEATS)], key=lambda r: r[1]
@@ -85,9 +87,7 @@ async def run(url: str, say: Any = print) -> StreamResult:
         runs = [await _replay(server.port, expected) for _ in range(REPEATS)]
     ready, final = min(runs, key=lambda r: float(r[0]["catch_up_s"]))
     replayed, seconds = ready["frames_before_caught_up"], ready["catch_up_s"]
-    result = StreamResult(
-        "replay", f"asyncpg paging envelopes.AFTER by {PAGE}; best of {REPEATS} each"
-    )
+    result = Result(f"asyncpg paging envelopes.AFTER by {PAGE}; best of {REPEATS} each")
     result.add(
         "events/s to CAUGHT_UP",
         replayed / seconds if seconds else 0.0,

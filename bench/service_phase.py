@@ -10,9 +10,11 @@ import asyncio
 import time
 from typing import Any
 
+from bench.context import Context
 from bench.db import count_events
 from bench.funkos import random_fields
-from bench.stats import PhaseResult, Window
+from bench.result import Result, ratio_at_most, throughput
+from bench.stats import Window
 from domain.services import FunkoService
 from infrastructure import bootstrap
 from infrastructure.event_store import EventStore
@@ -52,14 +54,32 @@ def _hashing(store: EventStore, appended: int, events_per_s: float) -> dict[str,
     }
 
 
-async def run(url: str, warmup: float, seconds: float) -> PhaseResult:
-    before = await count_events(url)
-    async with bootstrap.running(url) as parts:
+def _hash_chain(result: Result, chain: dict[str, Any]) -> None:
+    """The hash chain's µs per event beside its own baseline, the append path's."""
+    result.add(
+        "hash chain µs/event",
+        chain["hashing_us_per_event"],
+        chain["append_us_per_event"],
+        f"<= {HASHING_SHARE:g}x append path",
+        ratio_at_most(HASHING_SHARE),
+    )
+    result.notes.append(
+        f"hash chain: {chain['hashing_share_of_append']:.1%} of the append path's µs/event"
+        f" (target <= {chain['target']:.0%}), {chain['hashing_share_of_commit']:.1%} of commit time"
+    )
+    result.extra["hash_chain"] = chain
+
+
+async def run(ctx: Context) -> Result:
+    before = await count_events(ctx.url)
+    async with bootstrap.running(ctx.url) as parts:
         store = parts.store
-        window = Window(warmup, seconds)
+        window = Window(ctx.config.warmup, ctx.config.seconds)
         await asyncio.gather(*(_worker(parts.service, window) for _ in range(TASKS)))
-    result = PhaseResult.of("service layer", window.summary())
+    summary = window.summary()
+    result = throughput(summary)
+    result.baseline += "; hash chain: the append path's µs/event (1 / events/s)"
     result.extra["tasks"] = TASKS
-    appended = await count_events(url) - before
-    result.extra["hash_chain"] = _hashing(store, appended, result.events_per_s)
+    appended = await count_events(ctx.url) - before
+    _hash_chain(result, _hashing(store, appended, summary["events_per_s"]))
     return result

@@ -1,9 +1,8 @@
-"""Measurement windows, percentiles and the per-phase result (stdlib only: the load
-generator imports this too)."""
+"""Measurement windows and percentiles (standard library only: the load generator and the
+subscriber process import this too)."""
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -54,27 +53,3 @@ class Window:
             "errors": self.errors,
             "error_samples": self.error_samples,
         }
-
-
-@dataclass
-class PhaseResult:
-    """What one phase measured; ``extra`` holds phase-specific checks."""
-
-    phase: str
-    events: int
-    seconds: float
-    events_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    ratio_vs_baseline: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, phase: str, summary: dict[str, Any]) -> "PhaseResult":
-        keys = ("events", "seconds", "events_per_s", "p50_ms", "p99_ms", "errors", "error_samples")
-        return cls(phase, **{k: summary[k] for k in keys})
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -1,0 +1,87 @@
+"""The registry: every phase, in the order they run. A new phase is one entry.
+
+Each entry names the phase (as BENCH_PHASES spells it), says what it measures and gives the
+coroutine that runs it. The write phases' figures stand beside the same figures of the phase
+named in ``beside`` (the plain-SQL baseline, measured earlier in the same run); the other
+phases measure their own baseline (see bench/README.md).
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+from bench import (
+    audit_phase,
+    baseline,
+    fanout_phase,
+    http_phase,
+    memory_phase,
+    replay_phase,
+    service_phase,
+)
+from bench.context import Context
+from bench.result import Result
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A phase: its name, what it measures, how it runs, whose figures are its baseline."""
+
+    name: str
+    measures: str
+    run: Callable[[Context], Awaitable[Result]]
+    beside: str | None = None  # an earlier phase, if the baseline is not the phase's own
+
+
+PHASES = (
+    Phase(
+        "baseline",
+        "plain-SQL appends: 16 connections, one locked INSERT + NOTIFY per transaction",
+        baseline.run,
+        beside="baseline",
+    ),
+    Phase(
+        "service",
+        "FunkoService.create from 64 tasks over the group-committing store; the hash chain",
+        service_phase.run,
+        beside="baseline",
+    ),
+    Phase(
+        "http",
+        "POST /api/v1/funkos from 64 keep-alive connections to one run.py serve",
+        http_phase.run,
+        beside="baseline",
+    ),
+    Phase(
+        "http2",
+        "POST /api/v1/funkos from 64 connections spread over two run.py serve processes",
+        partial(http_phase.run, processes=2),
+        beside="baseline",
+    ),
+    Phase(
+        "fanout",
+        "commit-to-receipt latency at 1,000 WebSocket subscribers, 100 events/s written",
+        fanout_phase.run,
+    ),
+    Phase(
+        "replay",
+        "one subscriber from after=0 to CAUGHT_UP over 200,000 events",
+        replay_phase.run,
+    ),
+    Phase(
+        "audit",
+        "run.py replay; server RSS while the whole log streams as NDJSON (own database)",
+        audit_phase.run,
+    ),
+    Phase(
+        "memory",
+        "server RSS per idle subscriber, 1,000 connected",
+        memory_phase.run,
+    ),
+)
+NAMES = tuple(p.name for p in PHASES)
+
+
+def chosen(names: tuple[str, ...]) -> list[Phase]:
+    """The phases named, in the registry's order."""
+    return [p for p in PHASES if p.name in names]
