@@ -1,4 +1,5 @@
-"""A throwaway database per test session, on DATABASE_URL's server or the embedded one."""
+"""Fixtures every suite may use: the session's throwaway database (on DATABASE_URL's server or
+the embedded one), a fresh one per test, and the service running on the session's."""
 
 import asyncio
 import os
@@ -10,8 +11,9 @@ import uvloop
 
 from domain.services import FunkoService
 from infrastructure import bootstrap
-from infrastructure.database import create_database, drop_database, embedded_url, migrate
+from infrastructure.database import embedded_url
 from infrastructure.event_store import EventStore
+from tests.support import databases
 
 STANDARD_LOOP = {"asyncio": asyncio.new_event_loop}
 # run.py serve runs on uvloop: tests marked every_loop run on it as well.
@@ -29,10 +31,16 @@ def server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    url = asyncio.run(create_database(server_url, "funko_test"))
-    asyncio.run(migrate(url))
-    yield url
-    asyncio.run(drop_database(server_url, url))
+    """A migrated database the whole session shares."""
+    with databases.for_the_session(server_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """An empty database of the test's own (run.py serve and bootstrap migrate it)."""
+    async with databases.throwaway(server_url, "fresh") as url:
+        yield url
 
 
 @pytest.fixture

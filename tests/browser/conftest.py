@@ -9,22 +9,21 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from infrastructure.database import create_database, drop_database
 from tests.browser.dashboard_kit import CHROMIUM, DESKTOP, Api, Site, open_dashboard
+from tests.support import databases
 
 TIMEOUT = 10_000  # ms for any one wait on the page
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def site(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    database_url = await create_database(server_url, "funko_browser")
-    site = Site(database_url, tmp_path_factory.mktemp("browser-servers"))
-    try:
-        await site.start()
-        yield site
-    finally:
-        await site.stop()
-        await drop_database(server_url, database_url)
+    async with databases.throwaway(server_url, "browser") as database_url:
+        site = Site(database_url, tmp_path_factory.mktemp("browser-servers"))
+        try:
+            await site.start()
+            yield site
+        finally:
+            await site.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,11 @@ from typing import Any
 import aiohttp
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from tests.e2e.shop import FUNKOS, decode, funko_fields
-from tests.faults.private_postgres import steady_port
-from tests.faults.serving import (
-    ADMIN,
-    ServerProcess,
-    ask,
-    events_after,
-    events_page,
-    start_server,
-)
+from tests.support.answers import ask, events_after, events_page
+from tests.support.ports import steady_port
+from tests.support.servers import Servers
+from tests.support.shop import FUNKOS, decode, funko_fields
+from tests.support.tokens import ADMIN
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 DESKTOP = ViewportSize(width=1280, height=900)
@@ -44,24 +39,22 @@ class Site:
     (below the ephemeral range, so no outgoing connection takes it meanwhile)."""
 
     def __init__(self, database_url: str, logs: Path) -> None:
-        self.database_url, self.logs = database_url, logs
+        self.database_url = database_url
         self.port = steady_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.servers: list[ServerProcess] = []
+        self.servers = Servers(logs)
 
     async def start(self) -> None:
-        log = self.logs / f"server-{len(self.servers)}.log"
-        self.servers.append(await start_server(self.database_url, log, port=self.port))
+        await self.servers.start(self.database_url, port=self.port)
 
     async def kill(self) -> None:
         """SIGKILL: no close frames, no goodbye; the kernel resets the connections."""
-        server = self.servers[-1]
+        server = self.servers.started[-1]
         server.signal(signal.SIGKILL)
         assert await server.exited(within=5) == -signal.SIGKILL
 
     async def stop(self) -> None:
-        for server in self.servers:
-            await server.kill()
+        await self.servers.stop()
 
 
 class Api:

@@ -15,8 +15,9 @@ from typing import Any
 import aiohttp
 from playwright.async_api import Page, async_playwright, expect
 
-from infrastructure.database import create_database, drop_database, embedded_url
+from infrastructure.database import embedded_url
 from tests.browser.dashboard_kit import CHROMIUM, DESKTOP, FEED, Api, Site, open_dashboard
+from tests.support import databases
 
 FUNKOS: list[dict[str, Any]] = [
     {"name": "Baby Yoda", "price": 19.99, "stock": 12, "category": "star wars"},
@@ -42,19 +43,22 @@ async def stage(page: Page, api: Api) -> None:
 
 async def main(target: Path) -> None:
     server_url = os.environ.get("DATABASE_URL") or embedded_url()
-    site = Site(await create_database(server_url, "funko_screenshot"), Path(tempfile.mkdtemp()))
-    try:
-        await site.start()
-        async with aiohttp.ClientSession(base_url=site.base) as session, async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            context = await browser.new_context(viewport=DESKTOP, color_scheme="light")
-            page = await open_dashboard(context, site.base)
-            await stage(page, Api(session))
-            await page.screenshot(path=target, full_page=True)
-            await browser.close()
-    finally:
-        await site.stop()
-        await drop_database(server_url, site.database_url)
+    async with databases.throwaway(server_url, "screenshot") as database_url:
+        site = Site(database_url, Path(tempfile.mkdtemp()))
+        try:
+            await site.start()
+            async with (
+                aiohttp.ClientSession(base_url=site.base) as session,
+                async_playwright() as pw,
+            ):
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                context = await browser.new_context(viewport=DESKTOP, color_scheme="light")
+                page = await open_dashboard(context, site.base)
+                await stage(page, Api(session))
+                await page.screenshot(path=target, full_page=True)
+                await browser.close()
+        finally:
+            await site.stop()
     print(f"wrote {target}")
 
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.dashboard_kit import FEED, PHONE, ROWS, Api, Site, on_a_phone, table
-from tests.e2e.shop import unique
+from tests.support.shop import unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

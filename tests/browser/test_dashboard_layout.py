@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.dashboard_kit import PHONE, ROWS, Api, Site, on_a_phone
-from tests.e2e.shop import unique
+from tests.support.shop import unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -9,7 +9,7 @@ from playwright.async_api import Page, expect
 
 from infrastructure import bootstrap
 from tests.browser.dashboard_kit import FEED, ROWS, Api, Site, as_shown, event_rows, shown
-from tests.e2e.shop import funko_fields
+from tests.support.shop import funko_fields
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 RESTART_TIMEOUT = 20_000  # ms: the backoff's longest wait (5 s) after a start of 1–2 s

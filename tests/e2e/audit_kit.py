@@ -1,46 +1,16 @@
 """What an auditor sends: a Funko's history, its state at a version, the log by position."""
 
-import time
 from typing import Any
 
-import jwt
 from aiohttp import ClientResponse
 
-from tests.e2e.shop import AUDITOR, FUNKOS, RFC3339_MICROS, SECRET, Client, body_of, decode
+from tests.e2e.rest import Client, body_of
+from tests.support.contract import ENVELOPE_KEYS, FUNKO_KEYS, RFC3339_MICROS
+from tests.support.shop import EVENTS, FUNKOS, decode
+from tests.support.tokens import AUDITOR
 
-EVENTS = "/api/v1/events"
 NDJSON = "application/x-ndjson"
-ENVELOPE_KEYS = {
-    "entity",
-    "type",
-    "position",
-    "funkoId",
-    "version",
-    "data",
-    "changes",
-    "createdAt",
-    "actor",
-}
-FUNKO_KEYS = {
-    "id",
-    "name",
-    "price",
-    "stock",
-    "image",
-    "category",
-    "version",
-    "createdAt",
-    "updatedAt",
-}
 Envelope = dict[str, Any]
-
-
-def signed_bearer(
-    role: str, sub: str = "e2e-someone", ttl: int = 600, secret: str = SECRET
-) -> dict[str, str]:
-    """A token for any role (issue_token only makes admin and auditor ones)."""
-    claims = {"sub": sub, "role": role, "exp": int(time.time()) + ttl}
-    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
 
 
 def history_path(funko_id: str, version: object = None) -> str:
@@ -50,12 +20,12 @@ def history_path(funko_id: str, version: object = None) -> str:
 
 def check_envelope(envelope: Envelope) -> None:
     """Assert the contract's auditor envelope shape (keys, kinds, time format)."""
-    assert set(envelope) == ENVELOPE_KEYS, envelope
+    assert set(envelope) == set(ENVELOPE_KEYS), envelope
     assert envelope["entity"] == "FUNKOS"
     assert envelope["type"] in ("CREATE", "UPDATE", "DELETE")
     assert isinstance(envelope["position"], int) and envelope["position"] > 0
     assert isinstance(envelope["version"], int) and envelope["version"] >= 1
-    assert set(envelope["data"]) == FUNKO_KEYS, envelope["data"]
+    assert set(envelope["data"]) == set(FUNKO_KEYS), envelope["data"]
     assert envelope["data"]["id"] == envelope["funkoId"]
     assert envelope["data"]["version"] == envelope["version"]
     assert isinstance(envelope["changes"], dict)

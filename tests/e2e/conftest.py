@@ -5,9 +5,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from infrastructure.settings import Settings
-from tests.e2e.shop import SECRET, Client
-from web.app import create_app
+from tests.e2e.rest import Client
+from tests.support.apps import app_for
 
 StartServer = Callable[..., Awaitable[Client]]
 
@@ -17,10 +16,7 @@ def start_server(aiohttp_client: AiohttpClient, database_url: str) -> StartServe
     """Starts one more server process-alike on the shared database; settings may be overridden."""
 
     async def start(allowed_origins: tuple[str, ...] = ()) -> Client:
-        settings = Settings(
-            database_url=database_url, jwt_secret=SECRET, allowed_origins=allowed_origins
-        )
-        return await aiohttp_client(create_app(settings))
+        return await aiohttp_client(app_for(database_url, allowed_origins=allowed_origins))
 
     return start
 

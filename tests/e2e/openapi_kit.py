@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from jsonschema import Draft202012Validator
 
-from tests.e2e.shop import Client
+from tests.e2e.rest import Client
 
 Document = dict[str, Any]
 OPENAPI = "/api/openapi.json"

@@ -4,19 +4,16 @@ Every route create_app registers must have a row here; the matrix fails for one 
 so a new route states who may call it before it ships.
 """
 
-import base64
-import json
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientResponse
 
-from infrastructure.settings import Settings
-from tests.e2e.shop import SECRET, Client, funko_fields
-from web.app import create_app
+from tests.e2e.rest import Client
+from tests.e2e.streams_kit import upgrade_headers
+from tests.support.apps import app_for
+from tests.support.shop import funko_fields
 
 Route = tuple[str, str]  # (method, path pattern as registered)
 ANYONE: frozenset[str] = frozenset()
@@ -63,7 +60,7 @@ SAMPLES = {"version": "1", "asset": "swagger-ui.css", "file": "dashboard.js"}
 
 def registered_routes() -> list[Route]:
     """Every (method, pattern) create_app registers; the app is built, never started."""
-    app = create_app(Settings(database_url="postgresql://never-connected/", jwt_secret=SECRET))
+    app = app_for("postgresql://never-connected/")
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
     return sorted(routes, key=lambda route: (route[1], route[0]))
 
@@ -77,16 +74,6 @@ def row_for(route: Route) -> Row:
     return row
 
 
-def upgrade_headers() -> dict[str, str]:
-    """What a browser sends to open a WebSocket."""
-    return {
-        "Connection": "Upgrade",
-        "Upgrade": "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
-    }
-
-
 async def call(
     client: Client, route: Route, funko_id: str | None, headers: dict[str, str]
 ) -> ClientResponse:
@@ -97,13 +84,3 @@ async def call(
     all_headers = {**(upgrade_headers() if row.upgrade else {}), **headers}
     body = row.body() if row.body else None
     return await client.request(method, path, json=body, headers=all_headers)
-
-
-def _segment(part: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-
-
-def unsigned_token(role: str = "admin") -> str:
-    """A token claiming ``alg: none``: anyone could have written it."""
-    claims = {"sub": "mallory", "role": role, "exp": int(time.time()) + 600}
-    return f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims)}."

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.e2e.shop import Client, problem
+from tests.e2e.rest import Client, problem
 
 TYPES = {".css": "text/css", ".js": "text/javascript", ".png": "image/png"}
 

@@ -11,27 +11,10 @@ import asyncpg
 import pytest
 
 from infrastructure import bootstrap
-from tests.e2e.audit_kit import (
-    EVENTS,
-    NDJSON,
-    Envelope,
-    events_page,
-    log_head,
-    open_stream,
-    stream,
-    walk,
-)
-from tests.e2e.shop import (
-    AUDITOR,
-    FUNKOS,
-    Client,
-    body_of,
-    create,
-    decode,
-    field_error,
-    funko_fields,
-    send,
-)
+from tests.e2e.audit_kit import NDJSON, Envelope, events_page, log_head, open_stream, stream, walk
+from tests.e2e.rest import Client, body_of, create, field_error, send
+from tests.support.shop import EVENTS, FUNKOS, decode, funko_fields
+from tests.support.tokens import AUDITOR
 
 LONG = 8000  # events: eight of the server's NDJSON pages
 

@@ -6,29 +6,10 @@ from uuid import uuid4
 
 import pytest
 
-from tests.e2e.audit_kit import (
-    EVENTS,
-    NDJSON,
-    check_envelope,
-    events_page,
-    history,
-    history_path,
-    log_head,
-    signed_bearer,
-)
-from tests.e2e.shop import (
-    ADMIN,
-    AUDITOR,
-    FUNKOS,
-    Client,
-    bearer,
-    body_of,
-    create,
-    field_error,
-    funko_fields,
-    problem,
-    send,
-)
+from tests.e2e.audit_kit import NDJSON, check_envelope, events_page, history, history_path, log_head
+from tests.e2e.rest import Client, body_of, create, field_error, problem, send
+from tests.support.shop import EVENTS, FUNKOS, funko_fields
+from tests.support.tokens import ADMIN, AUDITOR, bearer, signed_bearer
 
 ALICE_SUB, BOB_SUB = 'alice "the buyer" ✓', "bob"
 ALICE, BOB = bearer("admin", ALICE_SUB), bearer("admin", BOB_SUB)

@@ -1,44 +1,14 @@
 """Who may write: bearer tokens and roles, and the Origin of browser writes."""
 
 import asyncio
-import base64
-import json
 import time
-from typing import Any
 
-import jwt
 import pytest
 
 from tests.e2e.conftest import StartServer
-from tests.e2e.shop import (
-    AUDITOR,
-    CATEGORIES,
-    FUNKOS,
-    SECRET,
-    Client,
-    bearer,
-    body_of,
-    create,
-    fetch,
-    funko_fields,
-    problem,
-    send,
-)
-
-
-def _segment(part: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-
-
-def unsigned_token(role: str = "admin") -> str:
-    """A token claiming ``alg: none``: anyone could have written it."""
-    claims = {"sub": "mallory", "role": role, "exp": int(time.time()) + 600}
-    return f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims)}."
-
-
-def signed(claims: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> str:
-    return jwt.encode(claims, secret, algorithm=alg)
-
+from tests.e2e.rest import Client, body_of, create, fetch, problem, send
+from tests.support.shop import CATEGORIES, FUNKOS, funko_fields
+from tests.support.tokens import AUDITOR, SECRET, bearer, signed, unsigned_token
 
 LATER = int(time.time()) + 3600
 HOSTILE_SUBS = {  # JSON can carry each of these; none is a name to put in the log

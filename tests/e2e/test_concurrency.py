@@ -3,18 +3,8 @@
 import asyncio
 
 from tests.e2e.conftest import StartServer
-from tests.e2e.shop import (
-    CATEGORIES,
-    FUNKOS,
-    Client,
-    body_of,
-    create,
-    fetch,
-    funko_fields,
-    problem,
-    send,
-    unique,
-)
+from tests.e2e.rest import Client, body_of, create, fetch, problem, send
+from tests.support.shop import CATEGORIES, FUNKOS, funko_fields, unique
 
 
 async def test_concurrent_patches_without_if_match_are_all_applied(client: Client) -> None:

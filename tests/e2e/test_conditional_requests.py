@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.shop import FUNKOS, Client, body_of, create, fetch, funko_fields, problem, send
+from tests.e2e.rest import Client, body_of, create, fetch, problem, send
+from tests.support.shop import FUNKOS, funko_fields
 
 WRITES = [("PATCH", {"stock": 5}), ("PUT", None), ("DELETE", None)]
 

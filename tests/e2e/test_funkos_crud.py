@@ -5,18 +5,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from tests.e2e.shop import (
-    FUNKOS,
-    RFC3339_MICROS,
-    Client,
-    body_of,
-    create,
-    fetch,
-    funko_fields,
-    problem,
-    send,
-    unique,
-)
+from tests.e2e.rest import Client, body_of, create, fetch, problem, send
+from tests.support.contract import FUNKO_KEYS, RFC3339_MICROS
+from tests.support.shop import FUNKOS, funko_fields, unique
 
 
 async def test_created_funko_is_returned_whole_with_location_and_etag(client: Client) -> None:
@@ -24,17 +15,7 @@ async def test_created_funko_is_returned_whole_with_location_and_etag(client: Cl
     response = await send(client, "POST", FUNKOS, fields)
     funko = await body_of(response, 201)
 
-    assert set(funko) == {
-        "id",
-        "name",
-        "price",
-        "stock",
-        "image",
-        "category",
-        "version",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(funko) == set(FUNKO_KEYS)
     UUID(funko["id"])
     assert funko["name"] == fields["name"]
     assert funko["price"] == Decimal("19.99")

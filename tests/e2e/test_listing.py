@@ -5,17 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.shop import (
-    CATEGORIES,
-    FUNKOS,
-    Client,
-    body_of,
-    create,
-    fetch,
-    field_error,
-    send,
-    unique,
-)
+from tests.e2e.rest import Client, body_of, create, fetch, field_error, send
+from tests.support.shop import CATEGORIES, FUNKOS, unique
 
 SORT_KEYS = ["id", "name", "price", "stock", "category", "createdAt", "updatedAt"]
 

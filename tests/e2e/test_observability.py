@@ -5,9 +5,11 @@ import asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import StartServer
-from tests.e2e.shop import ADMIN, AUDITOR, FUNKOS, Client, funko_fields, send
-from tests.e2e.streams_kit import Listener
-from tests.waiting import eventually
+from tests.e2e.rest import Client, send
+from tests.support.shop import FUNKOS, funko_fields
+from tests.support.streams import Listener
+from tests.support.tokens import ADMIN, AUDITOR
+from tests.support.waiting import eventually
 from web.keys import SUBSCRIBERS
 
 

@@ -5,7 +5,7 @@ import re
 from openapi_spec_validator import validate
 
 from tests.e2e.openapi_kit import fetch_document
-from tests.e2e.shop import Client
+from tests.e2e.rest import Client
 
 PROBLEM = "application/problem+json"
 ROLES = {"admin", "auditor"}

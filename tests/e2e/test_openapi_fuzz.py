@@ -24,12 +24,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from infrastructure.settings import Settings
+from tests.e2e.audit_kit import NDJSON
 from tests.e2e.live_server import live_server
-from tests.e2e.shop import ADMIN, SECRET, funko_fields
-from web.app import create_app
+from tests.support.apps import app_for
+from tests.support.shop import funko_fields
+from tests.support.tokens import ADMIN
 
-NDJSON = "application/x-ndjson"
 SEED = 20261126
 EXAMPLES = 100  # per operation and mode, beside the coverage phase's boundary cases
 KNOWN_FUNKOS = 6
@@ -38,8 +38,7 @@ NDJSON_LINES = 200
 
 @pytest.fixture(scope="module")
 def base_url(database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url, jwt_secret=SECRET)
-    with live_server(create_app(settings)) as url:
+    with live_server(app_for(database_url)) as url:
         yield url
 
 

@@ -4,7 +4,7 @@ import json
 from typing import Any
 from uuid import uuid4
 
-from tests.e2e.audit_kit import EVENTS, NDJSON
+from tests.e2e.audit_kit import NDJSON
 from tests.e2e.openapi_kit import (
     Document,
     check_response,
@@ -12,17 +12,9 @@ from tests.e2e.openapi_kit import (
     conforms,
     fetch_document,
 )
-from tests.e2e.shop import (
-    AUDITOR,
-    CATEGORIES,
-    FUNKOS,
-    Body,
-    Client,
-    bearer,
-    create,
-    funko_fields,
-    send,
-)
+from tests.e2e.rest import Body, Client, create, send
+from tests.support.shop import CATEGORIES, EVENTS, FUNKOS, funko_fields
+from tests.support.tokens import AUDITOR, bearer
 from web.keys import READER
 
 ONE = "/api/v1/funkos/{id}"

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.conftest import StartServer
+from tests.e2e.rest import Client, create, fetch, problem
 from tests.e2e.security_kit import WRITES, Route, call, registered_routes, row_for
-from tests.e2e.shop import ADMIN, Client, create, fetch, problem
+from tests.support.tokens import ADMIN
 
 STREAM: Route = ("GET", "/ws/v1/funkos")
 LISTED = ("https://shop.example", "http://localhost:3000")

@@ -9,11 +9,12 @@ import pytest
 
 from infrastructure.envelopes import head
 from tests.e2e.openapi_kit import fetch_document
-from tests.e2e.shop import AUDITOR, FUNKOS, Client, create, field_error, problem
-from tests.e2e.streams_kit import WS
-from tests.e2e.test_streams_errors import refused, upgrade_headers
+from tests.e2e.rest import Client, create, field_error, problem
+from tests.e2e.streams_kit import refused, upgrade_headers
+from tests.support.shop import EVENTS, FUNKOS
+from tests.support.streams import WS
+from tests.support.tokens import AUDITOR
 
-EVENTS = "/api/v1/events"
 WHOLE = "must be a whole number written in digits"
 # Spellings of small numbers that int() or Decimal() would take and the contract does not.
 LENIENT_WHOLE = ["1_0", "+5", "%2B5", "5%20", "1.0"]

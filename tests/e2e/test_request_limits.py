@@ -7,25 +7,20 @@ aiohttp refuses an oversized head itself, before any middleware: a plain-text 40
 """
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import pytest_asyncio
 
 from tests.e2e.conftest import StartServer
-from tests.e2e.shop import ADMIN, FUNKOS, SECRET, decode
-from tests.faults.private_postgres import free_port
+from tests.support.servers import Servers
+from tests.support.shop import FUNKOS, decode
+from tests.support.tokens import ADMIN
 from web.deadline import DEADLINE
 from web.funkos import BODY_LIMIT
 
-ROOT = Path(__file__).resolve().parents[2]
 PROMPTLY = 3.0  # seconds: an answer later than this is a connection left hanging
 Address = tuple[str, int]
 
@@ -69,43 +64,19 @@ async def hung_up(reader: asyncio.StreamReader) -> bool:
         return False
 
 
-def wait_for_health(port: int, process: "subprocess.Popen[bytes]", log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"run.py serve did not start:\n{log.read_text()[-4000:]}")
-
-
-@pytest.fixture(scope="module")
-def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
+# Module-wide: one process serves every test here. Its loop is the module's (the fixture
+# starts and kills it there); the tests keep their own loops, as the test server needs.
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def served(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Address]:
     """``run.py serve`` on a free port of 127.0.0.1, for the whole module."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "FUNKO_JWT_SECRET": SECRET,
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
+    servers = Servers(tmp_path_factory.mktemp("serve"))
     try:
-        wait_for_health(port, process, log)
-        yield "127.0.0.1", port
+        server = await servers.start(database_url)
+        yield "127.0.0.1", server.port
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        await servers.stop()
 
 
 @pytest.fixture(params=["run.py serve", "test server"])

@@ -5,18 +5,8 @@ import json
 
 import pytest
 
-from tests.e2e.shop import (
-    FUNKOS,
-    Client,
-    body_of,
-    create,
-    fetch,
-    field_error,
-    funko_fields,
-    problem,
-    send,
-    unique,
-)
+from tests.e2e.rest import Client, body_of, create, fetch, field_error, problem, send
+from tests.support.shop import FUNKOS, funko_fields, unique
 
 NUL_VALUES = {
     "name": "Baby\u0000Yoda",

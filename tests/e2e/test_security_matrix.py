@@ -9,36 +9,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import jwt
 import pytest
 import pytest_asyncio
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
 
-from infrastructure.settings import Settings
-from tests.e2e.audit_kit import EVENTS, signed_bearer
-from tests.e2e.security_kit import (
-    WRITES,
-    Route,
-    call,
-    registered_routes,
-    row_for,
-    unsigned_token,
-)
-from tests.e2e.shop import (
-    ADMIN,
-    AUDITOR,
-    FUNKOS,
-    SECRET,
-    Client,
-    body_of,
-    create,
-    fetch,
-    funko_fields,
-    problem,
-)
-from web.app import create_app
+from tests.e2e.rest import Client, body_of, create, fetch, problem
+from tests.e2e.security_kit import WRITES, Route, call, registered_routes, row_for
+from tests.support.apps import app_for
+from tests.support.shop import EVENTS, FUNKOS, funko_fields
+from tests.support.tokens import ADMIN, AUDITOR, as_bearer, signed, signed_bearer, unsigned_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -65,7 +46,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def shop(database_url: str) -> AsyncIterator[Client]:
-    app = create_app(Settings(database_url=database_url, jwt_secret=SECRET))
+    app = app_for(database_url)
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -138,7 +119,7 @@ async def test_a_malformed_authorization_is_unauthorized(
 
 
 def token(**claims: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+    return as_bearer(signed(claims))
 
 
 @pytest.mark.parametrize("route", PROTECTED.values(), ids=PROTECTED)

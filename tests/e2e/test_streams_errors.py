@@ -1,15 +1,12 @@
 """Requests the stream refuses before the upgrade, and client frames once it is open."""
 
-import base64
-import os
-
 import asyncpg
 import pytest
-from aiohttp import WSServerHandshakeError
 
 from infrastructure.envelopes import head
-from tests.e2e.shop import Client, create, problem
-from tests.e2e.streams_kit import WS, Listener
+from tests.e2e.rest import Client, create, problem
+from tests.e2e.streams_kit import refused
+from tests.support.streams import WS, Listener
 
 BAD_QUERIES = [
     "after=x",
@@ -24,26 +21,6 @@ BAD_QUERIES = [
     "colour=red",
     "after=1&after=2",
 ]
-
-
-def upgrade_headers(**extra: str) -> dict[str, str]:
-    """What a browser sends to open a WebSocket."""
-    return {
-        "Connection": "Upgrade",
-        "Upgrade": "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
-        **extra,
-    }
-
-
-async def refused(client: Client, path: str, status: int, **headers: str) -> None:
-    """``path`` gets ``status`` as problem+json, both to a handshake and to aiohttp's client."""
-    await problem(await client.get(path, headers=upgrade_headers(**headers)), status)
-    origin = headers.get("Origin")
-    with pytest.raises(WSServerHandshakeError) as refusal:
-        await client.ws_connect(path, origin=origin)
-    assert refusal.value.status == status
 
 
 async def test_a_plain_get_of_the_stream_is_a_bad_request(client: Client) -> None:

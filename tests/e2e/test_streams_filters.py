@@ -7,8 +7,10 @@ from typing import Any
 import asyncpg
 
 from infrastructure.envelopes import head
-from tests.e2e.shop import FUNKOS, RFC3339_MICROS, Client, body_of, create, send, unique
-from tests.e2e.streams_kit import Listener, check_stream, log_positions
+from tests.e2e.rest import Client, body_of, create, send
+from tests.support.contract import RFC3339_MICROS
+from tests.support.shop import FUNKOS, unique
+from tests.support.streams import Listener, check_stream, log_positions
 
 ENVELOPE_KEYS = {"entity", "type", "position", "funkoId", "version", "data", "changes", "createdAt"}
 FIELDS = ("name", "price", "stock", "image", "category")

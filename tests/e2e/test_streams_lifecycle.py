@@ -8,16 +8,11 @@ from pytest_aiohttp import AiohttpClient
 
 from infrastructure.envelopes import head
 from infrastructure.log_reader import QUIET
-from tests.e2e.shop import Client, create
-from tests.e2e.streams_kit import (
-    Listener,
-    check_stream,
-    create_bulky,
-    listen_backends,
-    serve,
-    write_history,
-)
-from tests.waiting import eventually
+from tests.e2e.rest import Client, create
+from tests.e2e.streams_kit import serve, write_history
+from tests.support.shop import create_bulky
+from tests.support.streams import Listener, check_stream, listen_backends
+from tests.support.waiting import eventually
 from web.keys import READER, SERVICE
 
 pytestmark = pytest.mark.every_loop

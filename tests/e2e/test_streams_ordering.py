@@ -6,9 +6,11 @@ import asyncpg
 
 from infrastructure.envelopes import head
 from tests.e2e.conftest import StartServer
-from tests.e2e.shop import FUNKOS, Client, create, send
-from tests.e2e.streams_kit import Listener, check_stream, log_positions, write_history
-from tests.waiting import eventually
+from tests.e2e.rest import Client, create, send
+from tests.e2e.streams_kit import write_history
+from tests.support.shop import FUNKOS
+from tests.support.streams import Listener, check_stream, log_positions
+from tests.support.waiting import eventually
 from web.keys import READER
 
 WRITERS = 8

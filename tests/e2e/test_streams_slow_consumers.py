@@ -8,19 +8,12 @@ from aiohttp import ClientSession, TCPConnector
 from pytest_aiohttp import AiohttpClient
 
 from infrastructure.envelopes import head
-from tests.e2e.shop import Client
-from tests.e2e.streams_kit import (
-    CAUGHT_UP,
-    Listener,
-    StalledPeer,
-    check_stream,
-    create_bulky,
-    log_positions,
-    serve,
-    stream_path,
-    tiny_socket,
-)
-from tests.waiting import eventually
+from tests.e2e.rest import Client
+from tests.e2e.streams_kit import serve
+from tests.support.shop import create_bulky
+from tests.support.stalled_peers import StalledPeer, tiny_socket
+from tests.support.streams import CAUGHT_UP, Listener, check_stream, log_positions, stream_path
+from tests.support.waiting import eventually
 from web.keys import READER, SERVICE
 
 pytestmark = pytest.mark.every_loop

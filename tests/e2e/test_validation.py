@@ -6,20 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.shop import (
-    ADMIN,
-    CATEGORIES,
-    FUNKOS,
-    Client,
-    body_of,
-    create,
-    fetch,
-    field_error,
-    funko_fields,
-    problem,
-    send,
-    unique,
-)
+from tests.e2e.rest import Client, body_of, create, fetch, field_error, problem, send
+from tests.support.shop import CATEGORIES, FUNKOS, funko_fields, unique
+from tests.support.tokens import ADMIN
 
 LIMIT = 64 * 1024
 JSON_ADMIN = {**ADMIN, "Content-Type": "application/json"}

@@ -9,41 +9,19 @@ import contextlib
 import importlib.util
 import os
 import pwd
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.support.ports import steady_port
 
 # Found, not imported: importing pgserver sets up its own lock files and runtime directory.
 _PGSERVER = importlib.util.find_spec("pgserver")
 assert _PGSERVER is not None and _PGSERVER.origin is not None
 BIN = Path(_PGSERVER.origin).parent / "pginstall" / "bin"
 UNPRIVILEGED = "nobody"
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the kernel's pick, so from the ephemeral range)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def steady_port() -> int:
-    """A free port below the ephemeral range: while PostgreSQL is stopped, no outgoing
-    connection can be given it as its local port, so it is still free for the restart."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(100):
-        port = random.randrange(10_000, max(low, 10_001))
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    return free_port()
 
 
 class PrivatePostgres:

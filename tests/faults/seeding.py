@@ -4,7 +4,7 @@ from pathlib import Path
 
 from infrastructure import bootstrap
 from infrastructure.subscription import PAGE
-from tests.e2e.streams_kit import create_bulky
+from tests.support.shop import create_bulky
 
 ENVELOPE = 1300  # bytes, about, of a bulky Funko's event envelope
 

@@ -19,11 +19,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadStatusLine
 from pytest_aiohttp import AiohttpClient
 
-from infrastructure.settings import Settings
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
-from tests.faults.serving import AUDITOR, SECRET, ServerProcess
-from web.app import create_app
+from tests.support.apps import app_for
+from tests.support.servers import ServerProcess
+from tests.support.tokens import AUDITOR
 from web.server_log import ServerLog
 
 PROMPTLY = 5.0  # seconds
@@ -180,7 +180,7 @@ async def _breaks_mid_answer(request: web.Request) -> web.StreamResponse:
 async def test_a_bug_mid_answer_still_logs_an_error_with_its_traceback(
     aiohttp_client: AiohttpClient, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(Settings(database_url=database_url, jwt_secret=SECRET))
+    app = app_for(database_url)
     app.router.add_get("/broken", _breaks_mid_answer)
     client = await aiohttp_client(app)
     with caplog.at_level(logging.INFO, logger="aiohttp.server"):

@@ -6,11 +6,13 @@ import socket
 
 import aiohttp
 
-from tests.e2e.streams_kit import StalledPeer, tiny_socket
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
-from tests.faults.serving import AUDITOR, ServerProcess, ask
-from tests.waiting import eventually
+from tests.support.answers import ask
+from tests.support.servers import ServerProcess
+from tests.support.stalled_peers import StalledPeer, tiny_socket
+from tests.support.tokens import AUDITOR
+from tests.support.waiting import eventually
 
 SEND_TIMEOUT = 1.0
 DROPPED_WITHIN = SEND_TIMEOUT + 5.0  # and the time to fill the buffers on the way

@@ -2,23 +2,18 @@
 token no log can hold beside innocent writes, and many writes racing on one Funko."""
 
 import asyncio
-import time
 from collections import Counter
 
 import aiohttp
-import jwt
 import pytest
 
-from tests.e2e.shop import FUNKOS, funko_fields
 from tests.faults.conftest import StartServer
-from tests.faults.serving import ADMIN, SECRET, Answer, ServerProcess, ask, events_after
+from tests.support.answers import Answer, ask, events_after
+from tests.support.servers import ServerProcess
+from tests.support.shop import FUNKOS, funko_fields
+from tests.support.tokens import ADMIN, signed_bearer
 
 INNOCENT = 100
-
-
-def hostile_token(sub: str) -> dict[str, str]:
-    claims = {"sub": sub, "role": "admin", "exp": int(time.time()) + 600}
-    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
 @pytest.mark.parametrize("sub", ["caf\udce9", "\ud800", "nul\x00"], ids=["latin1", "lone", "nul"])
@@ -32,7 +27,7 @@ async def test_a_token_no_log_can_hold_is_refused_and_sinks_no_other_write(
                 ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
                 for _ in range(INNOCENT // 2)
             ),
-            ask(session, "POST", FUNKOS, json=funko_fields(), headers=hostile_token(sub)),
+            ask(session, "POST", FUNKOS, json=funko_fields(), headers=signed_bearer("admin", sub)),
             *(
                 ask(session, "POST", FUNKOS, json=funko_fields(), headers=ADMIN)
                 for _ in range(INNOCENT // 2)

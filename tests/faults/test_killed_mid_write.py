@@ -9,11 +9,12 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.shop import FUNKOS, decode, funko_fields
 from tests.faults.conftest import StartServer
-from tests.faults.serving import ADMIN, AUDITOR, ask, events_after
-from tests.integration.command_line import run_cli
-from tests.waiting import eventually
+from tests.support.answers import ask, events_after
+from tests.support.cli import run_cli
+from tests.support.shop import FUNKOS, decode, funko_fields
+from tests.support.tokens import ADMIN, AUDITOR
+from tests.support.waiting import eventually
 
 CLIENTS = 8
 WRITTEN_BEFORE_THE_KILL = 200  # acknowledged writes, a second or so of load

@@ -11,21 +11,22 @@ import pytest
 from infrastructure import bootstrap
 from infrastructure.envelopes import head
 from infrastructure.log_reader import QUIET
-from tests.e2e.shop import FUNKOS, decode, funko_fields, unique
-from tests.e2e.streams_kit import (
+from tests.faults.conftest import StartServer
+from tests.faults.private_postgres import PrivatePostgres
+from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
+from tests.support.answers import Answer, ask
+from tests.support.shop import FUNKOS, decode, funko_fields, unique
+from tests.support.stalled_peers import tiny_socket
+from tests.support.streams import (
     CAUGHT_UP,
     Listener,
     check_stream,
     listen_backends,
     log_positions,
     stream_path,
-    tiny_socket,
 )
-from tests.faults.conftest import StartServer
-from tests.faults.private_postgres import PrivatePostgres
-from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
-from tests.faults.serving import ADMIN, AUDITOR, Answer, ask
-from tests.waiting import eventually
+from tests.support.tokens import ADMIN, AUDITOR
+from tests.support.waiting import eventually
 
 BOUND = 5.0  # seconds within which every request is answered while PostgreSQL is away
 RECOVERY = 15.0  # seconds for the server to notice PostgreSQL is back (its retries back off)

@@ -8,12 +8,14 @@ import aiohttp
 import asyncpg
 
 from run import SHUTDOWN_TIMEOUT
-from tests.e2e.shop import FUNKOS, funko_fields, unique
-from tests.e2e.streams_kit import Listener, stream_path, tiny_socket
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
-from tests.faults.serving import ADMIN, AUDITOR, Answer, ask
-from tests.waiting import eventually
+from tests.support.answers import Answer, ask
+from tests.support.shop import FUNKOS, funko_fields, unique
+from tests.support.stalled_peers import tiny_socket
+from tests.support.streams import Listener, stream_path
+from tests.support.tokens import ADMIN, AUDITOR
+from tests.support.waiting import eventually
 
 WRITES = 12
 HELD = 0.5  # seconds the writes stay blocked after SIGTERM

@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.streams_kit import Listener, StalledPeer
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import seed_bulky
-from tests.faults.serving import ServerProcess, ask
-from tests.waiting import eventually
+from tests.support.answers import ask
+from tests.support.servers import ServerProcess
+from tests.support.stalled_peers import StalledPeer
+from tests.support.streams import Listener
+from tests.support.waiting import eventually
 from web.subscribers import CLOSE_TIMEOUT
 
 PEERS = 20

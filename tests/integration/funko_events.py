@@ -2,18 +2,13 @@
 
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 from domain.funko import Funko
 from infrastructure.event_store import NewEvent
 from infrastructure.funko_repository import funko_mapper, new_event
+from tests.support.shop import unique
 
 MAPPER = funko_mapper()
-
-
-def unique(prefix: str) -> str:
-    """A name no other test uses."""
-    return f"{prefix}-{uuid4().hex[:10]}"
 
 
 def new_fields(category: str | None = None, **overrides: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -10,32 +9,10 @@ import asyncpg
 
 from domain.services import FunkoService
 from infrastructure.audit_log import AuditLog
-from tests.integration.command_line import run_cli
-from tests.integration.funko_events import new_fields, unique
-
-ENVELOPE_KEYS = [
-    "entity",
-    "type",
-    "position",
-    "funkoId",
-    "version",
-    "data",
-    "changes",
-    "createdAt",
-    "actor",
-]
-FUNKO_KEYS = [
-    "id",
-    "name",
-    "price",
-    "stock",
-    "image",
-    "category",
-    "version",
-    "createdAt",
-    "updatedAt",
-]
-RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+from tests.integration.funko_events import new_fields
+from tests.support.cli import run_cli
+from tests.support.contract import ENVELOPE_KEYS, FUNKO_KEYS, RFC3339_MICROS
+from tests.support.shop import unique
 
 
 def envelope_of(line: str) -> dict[str, Any]:
@@ -49,7 +26,7 @@ def envelope_of(line: str) -> dict[str, Any]:
         envelope["funkoId"],
         envelope["version"],
     )
-    assert RFC3339.fullmatch(envelope["createdAt"])
+    assert RFC3339_MICROS.fullmatch(envelope["createdAt"])
     assert isinstance(envelope["actor"], str)
     return envelope
 

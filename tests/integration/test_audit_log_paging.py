@@ -11,20 +11,12 @@ import pytest
 from domain.services import FunkoService
 from infrastructure.audit_log import AuditLog, LogPage
 from tests.integration.funko_events import new_fields
-from tests.waiting import eventually
+from tests.support.streams import log_positions
+from tests.support.waiting import eventually
 
 
 def positions(envelopes: list[str]) -> list[int]:
     return [json.loads(envelope)["position"] for envelope in envelopes]
-
-
-async def logged_between(pool: asyncpg.Pool, after: int, upto: int) -> list[int]:
-    rows = await pool.fetch(
-        "SELECT position FROM events WHERE position > $1 AND position <= $2 ORDER BY 1",
-        after,
-        upto,
-    )
-    return [r[0] for r in rows]
 
 
 async def create(service: FunkoService, count: int) -> None:
@@ -58,7 +50,7 @@ async def test_a_page_from_the_start_holds_the_first_events_of_the_log(
 
     page = await log.page(0, 3)
 
-    first = await logged_between(pool, 0, 3)
+    first = await log_positions(pool, 0, 3)
     assert positions(page.envelopes) == first
     assert page.next == first[-1]
     assert page.head == await log.head()
@@ -82,7 +74,7 @@ async def test_pages_of_one_and_of_a_thousand_events(
     start = await log.head()
     await create(service, 1005)
     head = await log.head()
-    ours = await logged_between(pool, start, head)
+    ours = await log_positions(pool, start, head)
 
     one = await log.page(start, 1)
     thousand = await log.page(start, 1000)
@@ -107,7 +99,7 @@ async def test_pages_smaller_than_the_span_yield_every_event_once_in_order(
     pages = [page async for page in log.pages(start, head, size=7)]
     of_one = [page async for page in log.pages(start, head, funko.funko_id, size=2)]
 
-    assert [p for _, envelopes in pages for p in positions(envelopes)] == await logged_between(
+    assert [p for _, envelopes in pages for p in positions(envelopes)] == await log_positions(
         pool, start, head
     )
     assert [len(envelopes) for _, envelopes in pages] == [7] * 8 + [4]
@@ -141,7 +133,7 @@ async def test_pages_stop_at_upto_while_writers_append(
         writing = False
         await asyncio.gather(*writers)
 
-    assert read == await logged_between(pool, start, upto)
+    assert read == await log_positions(pool, start, upto)
     assert len(read) == 30
     assert await log.head() > upto
 

@@ -16,7 +16,8 @@ from domain.services import FunkoService
 from infrastructure.event_store import AppendRefused, Connection, EventStore, LoggedEvent
 from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
-from tests.integration.funko_events import new_fields, pending_event, unique
+from tests.integration.funko_events import new_fields, pending_event
+from tests.support.shop import unique
 
 APPENDERS = 16
 EVENTS_EACH = 200

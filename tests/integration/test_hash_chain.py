@@ -3,7 +3,6 @@
 import asyncio
 import dataclasses
 import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,15 +15,10 @@ from domain.funko import Funko
 from domain.rules import trimmed
 from domain.services import FunkoService
 from infrastructure import bootstrap, hash_chain, verification
-from infrastructure.database import (
-    MIGRATIONS,
-    create_database,
-    drop_database,
-    migrate,
-)
+from infrastructure.database import MIGRATIONS, migrate
 from infrastructure.event_store import AppendRefused, EventStore, NewEvent
-from tests.integration.command_line import run_cli
 from tests.integration.funko_events import new_fields, pending_event
+from tests.support.cli import run_cli
 
 # Written out here rather than taken from the product, so a column dropped there shows up.
 CONTENT = (
@@ -158,13 +152,6 @@ INSERT INTO events (position, funko_id, version, type, topic, state, data, chang
                     created_at)
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::json, $8::json, $9, $10)
 """
-
-
-@pytest.fixture
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    url = await create_database(server_url, "funko_backfill")
-    yield url
-    await drop_database(server_url, url)
 
 
 def old_events() -> list[NewEvent]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from infrastructure import json_logs
-from tests.faults.serving import start_server
+from tests.support.servers import start_server
 
 
 def test_a_line_logged_while_a_request_is_handled_carries_its_id() -> None:

@@ -10,14 +10,9 @@ from infrastructure.envelopes import Entry
 from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
 from tests.integration.funko_events import new_fields, pending_event
-from tests.waiting import eventually
+from tests.support.streams import listen_backends, log_positions
+from tests.support.waiting import eventually
 
-# The reader's LISTEN connection: its query is the LISTEN until its first keepalive.
-LISTENERS = """
-SELECT pid FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND (query ILIKE 'LISTEN%funko_events%' OR query = 'SELECT 1')
-"""
 QUIET = 60.0  # so only a notification or a reconnect can wake the reader in these tests
 
 
@@ -45,16 +40,6 @@ async def append_changes(store: EventStore, count: int) -> list[int]:
     return positions
 
 
-async def log_between(pool: asyncpg.Pool, after: int, upto: int) -> list[int]:
-    """The log's positions in (after, upto]."""
-    rows = await pool.fetch(
-        "SELECT position FROM events WHERE position > $1 AND position <= $2 ORDER BY 1",
-        after,
-        upto,
-    )
-    return [row[0] for row in rows]
-
-
 async def test_a_subscriber_is_offered_every_entry_once_in_order_across_a_lost_listen(
     database_url: str, pool: asyncpg.Pool, store: EventStore
 ) -> None:
@@ -66,19 +51,19 @@ async def test_a_subscriber_is_offered_every_entry_once_in_order_across_a_lost_l
         ours = await append_changes(store, 10)
         await eventually(lambda: subscriber.positions[-1:] == ours[-1:], 3, "first entries")
 
-        (killed,) = [row[0] for row in await pool.fetch(LISTENERS)]
+        (killed,) = await listen_backends(pool)
         assert await pool.fetchval("SELECT pg_terminate_backend($1)", killed)
         await eventually(lambda: not reader.listening.is_set(), 3, "the reader notices")
         ours += await append_changes(store, 10)  # while nobody listens
         await eventually(reader.listening.is_set, 5, "listening again")
-        assert [row[0] for row in await pool.fetch(LISTENERS)] not in ([], [killed])
+        assert await listen_backends(pool) not in ([], [killed])
         await eventually(lambda: subscriber.positions[-1:] == ours[-1:], 3, "the missed ones")
 
         for positions in await asyncio.gather(*(append_changes(store, 5) for _ in range(4))):
             ours += positions
         newest = max(ours)
         await eventually(lambda: subscriber.positions[-1:] == [newest], 3, "live again")
-    assert subscriber.positions == await log_between(pool, start, newest)
+    assert subscriber.positions == await log_positions(pool, start, newest)
     assert sorted(ours) == subscriber.positions
 
 
@@ -104,7 +89,7 @@ async def test_the_reader_pages_through_a_burst_and_offers_only_what_follows_its
         last = await append_changes(store, 2)
         await eventually(lambda: late.positions[-1:] == last[-1:], 3, "read after unsubscribe")
         assert reader.subscribers == 1
-    assert early.positions == sorted(burst + more) == await log_between(pool, start, more[-1])
+    assert early.positions == sorted(burst + more) == await log_positions(pool, start, more[-1])
     assert all(len(batch) <= 7 for batch in early.batches)
     assert late.positions == more + last
 

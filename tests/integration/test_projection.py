@@ -12,19 +12,10 @@ from domain.ports import CatalogQuery
 from domain.services import FunkoService
 from infrastructure.event_store import EventStore
 from infrastructure.projection import CatalogProjection
-from tests.integration.funko_events import new_fields, unique
+from tests.integration.funko_events import new_fields
+from tests.support.contract import FUNKO_KEYS
+from tests.support.shop import unique
 
-CONTRACT_KEYS = [
-    "id",
-    "name",
-    "price",
-    "stock",
-    "image",
-    "category",
-    "version",
-    "createdAt",
-    "updatedAt",
-]
 Rows = list[tuple[Any, ...]]
 
 
@@ -64,7 +55,7 @@ async def test_the_read_model_follows_create_update_and_delete(
     document = await service.get(first.funko_id)
     assert document.version == 1
     assert json.loads(document.json) == {**first.funko, "price": 9.99}
-    assert list(json.loads(document.json)) == CONTRACT_KEYS
+    assert list(json.loads(document.json)) == FUNKO_KEYS
 
     await service.amend(first.funko_id, {"category": second_category, "stock": 8}, "bob")
     row = await row_of(pool, first.funko_id)

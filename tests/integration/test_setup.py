@@ -4,30 +4,13 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
 import jwt
-import pytest
 
-from infrastructure.database import (
-    MIGRATIONS,
-    create_database,
-    drop_database,
-    migrate,
-    migration_files,
-)
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def empty_database(server_url: str) -> AsyncIterator[str]:
-    url = await create_database(server_url, "funko_empty")
-    yield url
-    await drop_database(server_url, url)
+from infrastructure.database import MIGRATIONS, migrate, migration_files
+from tests.support.cli import ROOT
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -41,12 +24,12 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-async def test_concurrent_migrations_apply_each_file_exactly_once(empty_database: str) -> None:
-    results = await asyncio.gather(*(migrate(empty_database) for _ in range(4)))
+async def test_concurrent_migrations_apply_each_file_exactly_once(fresh_database: str) -> None:
+    results = await asyncio.gather(*(migrate(fresh_database) for _ in range(4)))
 
     names = [name for name, _ in migration_files(MIGRATIONS)]
     assert sorted(name for applied in results for name in applied) == names
-    conn = await asyncpg.connect(empty_database)
+    conn = await asyncpg.connect(fresh_database)
     try:
         rows = await conn.fetch("SELECT name FROM schema_migrations ORDER BY name")
         assert [r["name"] for r in rows] == names
@@ -56,9 +39,9 @@ async def test_concurrent_migrations_apply_each_file_exactly_once(empty_database
 
 
 async def test_migrate_command_twice_at_once_then_again_applies_nothing(
-    empty_database: str,
+    fresh_database: str,
 ) -> None:
-    env = {"DATABASE_URL": empty_database}
+    env = {"DATABASE_URL": fresh_database}
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,

@@ -13,10 +13,9 @@ import pytest
 
 from domain.services import FunkoService
 from infrastructure import bootstrap
-from infrastructure.database import create_database, drop_database
 from infrastructure.verification import Finding, Verified, verify
-from tests.integration.command_line import run_cli
 from tests.integration.funko_events import new_fields
+from tests.support.cli import run_cli
 
 
 @dataclass(frozen=True)
@@ -29,13 +28,9 @@ class Shop:
 
 
 @pytest.fixture
-async def shop(server_url: str) -> AsyncIterator[Shop]:
-    url = await create_database(server_url, "funko_verify")
-    try:
-        async with bootstrap.running(url, min_size=1, max_size=10) as parts:
-            yield Shop(url, parts.pool, parts.service)
-    finally:
-        await drop_database(server_url, url)
+async def shop(fresh_database: str) -> AsyncIterator[Shop]:
+    async with bootstrap.running(fresh_database, min_size=1, max_size=10) as parts:
+        yield Shop(fresh_database, parts.pool, parts.service)
 
 
 @dataclass(frozen=True)

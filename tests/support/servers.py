@@ -1,32 +1,23 @@
-"""``run.py serve`` as operators run it: a real process the fault tests can signal and restart."""
+"""``run.py serve`` as operators run it: a real process a test can signal, kill and restart,
+on a port of its own, with its log in a file (kept, and shown when a test fails).
+
+Every suite that needs the shipped server starts it here, with the tests' secret and any
+environment variable overridden; ``Servers`` keeps those a test or a module started.
+"""
 
 import asyncio
-import json
 import os
 import signal
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
-from tests.e2e.shop import decode
-from tests.faults.private_postgres import free_port
-from web.auth import issue_token
+from tests.support.cli import ROOT
+from tests.support.ports import free_port
+from tests.support.tokens import SECRET
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "faults-secret-" + "0123456789abcdef" * 4
 START_TIMEOUT = 30.0
-
-
-def bearer(role: str, sub: str = "faults") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, 600)}"}
-
-
-ADMIN = bearer("admin")
-AUDITOR = bearer("auditor", "faults-auditor")
 
 
 class ServerProcess:
@@ -94,45 +85,24 @@ async def start_server(
     return server
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What a request got: status, media type, body, and how long it took."""
+class Servers:
+    """The servers one test (or module) starts, each logging to a file of its own in ``logs``;
+    ``stop`` kills any still running, ``tails`` is what each logged last."""
 
-    status: int
-    content_type: str
-    text: str
-    seconds: float
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.started: list[ServerProcess] = []
 
-    def json(self) -> Any:
-        return json.loads(self.text)
+    async def start(self, database_url: str, port: int | None = None, **env: str) -> ServerProcess:
+        """One more ``run.py serve`` on ``database_url`` (see ``start_server``)."""
+        log = self.logs / f"server-{len(self.started)}.log"
+        server = await start_server(database_url, log, port, **env)
+        self.started.append(server)
+        return server
 
+    async def stop(self) -> None:
+        for server in self.started:
+            await server.kill()
 
-async def ask(session: aiohttp.ClientSession, method: str, path: str, **options: Any) -> Answer:
-    """One request through ``session``, timed; a transport error is an AssertionError."""
-    started = time.monotonic()
-    try:
-        async with session.request(method, path, **options) as response:
-            text = await response.text()
-            return Answer(response.status, response.content_type, text, time.monotonic() - started)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        elapsed = time.monotonic() - started
-        raise AssertionError(f"{method} {path}: no answer in {elapsed:.1f} s ({error!r})") from None
-
-
-async def events_page(session: aiohttp.ClientSession, after: int, limit: int) -> Any:
-    """One page of GET /api/v1/events, as an auditor reads it (prices as exact decimals)."""
-    params = {"after": after, "limit": limit}
-    answer = await ask(session, "GET", "/api/v1/events", params=params, headers=AUDITOR)
-    assert answer.status == 200, answer
-    return decode(answer.text)
-
-
-async def events_after(session: aiohttp.ClientSession, after: int) -> list[dict[str, Any]]:
-    """Every event after ``after``, page by page."""
-    events: list[dict[str, Any]] = []
-    while True:
-        page = await events_page(session, after, 1000)
-        events += page["events"]
-        if page["next"] >= page["head"]:
-            return events
-        after = page["next"]
+    def tails(self) -> str:
+        return "".join(f"--- {s.log.name} (tail) ---\n{s.log_tail()}\n" for s in self.started)

@@ -1,53 +1,17 @@
-"""What the shop's staff send to the REST API in the e2e tests: tokens, random Funkos, problems."""
+"""What the shop's staff send to the REST API through aiohttp's test client, and what they
+must get back: bodies of an expected status, problems, field errors."""
 
 import json
-import re
-from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
-from web.auth import issue_token
-
-SECRET = "e2e-secret-" + "0123456789abcdef" * 4  # ≥ 64 bytes, or PyJWT warns (HS512 test)
-FUNKOS = "/api/v1/funkos"
-CATEGORIES = "/api/v1/categories"
-RFC3339_MICROS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+from tests.support.shop import FUNKOS, decode, funko_fields
+from tests.support.tokens import ADMIN
 
 Client = TestClient[web.Request, web.Application]
 Body = dict[str, Any] | list[Any] | str | bytes | None
-
-
-def unique(prefix: str) -> str:
-    """A name no other test uses."""
-    return f"{prefix}-{uuid4().hex[:10]}"
-
-
-def bearer(role: str = "admin", sub: str = "e2e-staff", ttl: int = 600) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(SECRET, role, sub, ttl)}"}
-
-
-ADMIN = bearer("admin")
-AUDITOR = bearer("auditor", "e2e-auditor")
-
-
-def funko_fields(**overrides: Any) -> dict[str, Any]:
-    """A valid Funko body with a random name and category; ``overrides`` replace fields."""
-    return {
-        "name": unique("Funko"),
-        "price": 19.99,
-        "stock": 12,
-        "image": "https://img.example/funko.png",
-        "category": unique("cat"),
-        **overrides,
-    }
-
-
-def decode(text: str) -> Any:
-    """JSON with decimals kept exact, so float drift in a price shows."""
-    return json.loads(text, parse_float=Decimal)
 
 
 async def send(
