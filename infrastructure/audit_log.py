@@ -19,7 +19,7 @@ from infrastructure.envelopes import AUDITED, head
 if TYPE_CHECKING:
     import asyncpg
 
-    from infrastructure.event_store import Connection
+    from infrastructure.database import Connection
 
 PAGE = 1000
 HISTORY = f"SELECT {AUDITED} FROM events WHERE funko_id = $1 ORDER BY version"

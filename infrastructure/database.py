@@ -2,15 +2,18 @@
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from infrastructure.settings import DATA_DIR, ROOT
 
 MIGRATIONS = ROOT / "migrations"
+# What asyncpg hands out: a plain connection, or a pool's proxy of one.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 # The database cannot be reached or cannot take work now (down, restarting, overloaded, a lost
 # or hung connection): what every caller treats as "unavailable, try again", not as a bug.
 UNAVAILABLE = (

@@ -13,7 +13,7 @@ from uuid import UUID
 if TYPE_CHECKING:
     import asyncpg
 
-    from infrastructure.event_store import Connection
+    from infrastructure.database import Connection
 
 FIELDS = """
 '{"entity":"FUNKOS","type":"' || type || '","position":' || position

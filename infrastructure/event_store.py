@@ -1,4 +1,4 @@
-"""The PostgreSQL event log: atomic appends with group commit, reads by position.
+"""The PostgreSQL event log: atomic appends with group commit (and a Funko's events read back).
 
 Ordering guarantee: every append transaction first locks the single ``log_head`` row
 (``SELECT … FOR UPDATE``) and holds it until commit. Positions are handed out as
@@ -24,20 +24,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import VersionConflict
-from infrastructure import envelopes, hash_chain
-from infrastructure.database import UNAVAILABLE
+from infrastructure import hash_chain
+from infrastructure.database import UNAVAILABLE, Connection
+from infrastructure.events import LoggedEvent, NewEvent
 
 MAX_BATCH = 512
 log = logging.getLogger(__name__)
@@ -49,39 +48,6 @@ class StoreUnavailable(Exception):
 
 class AppendRefused(Exception):
     """The database refused a command's events (a bug: the domain should have caught it)."""
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """One event to append: identity, the eventsourcing record, the contract's envelope parts."""
-
-    funko_id: UUID
-    version: int
-    type: str
-    topic: str
-    state: str
-    data: str
-    changes: str
-    category: str
-    name: str
-    actor: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An event with its position: what projections consume."""
-
-    position: int
-    funko_id: UUID
-    type: str
-    data: str
-    category: str
-    name: str
-
-
-# What asyncpg hands out: a plain connection, or a pool's proxy of one.
-Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 class Follower(Protocol):
@@ -190,7 +156,7 @@ class EventStore:
         at ``events[0].version - 1``, or ``after`` was not appended.
         """
         try:  # what cannot be encoded fails here, alone, not in a batch
-            bodies = [hash_chain.body(_content(0, e)) for e in events]
+            bodies = [hash_chain.body(e) for e in events]
         except UnicodeError as error:
             return Appending(events, [], after, _refused(error))
         if self._closing or self._task is None:
@@ -268,41 +234,15 @@ class EventStore:
         conn = await self._connection()
         async with conn.transaction():
             head_before, tip = await _head_and_tip(conn)
-            # Creates name fresh uuid4s (expected 0): only changes need a version lookup;
-            # UNIQUE (funko_id, version) still stands behind that shortcut.
-            ids = list({c.events[0].funko_id for c in batch if c.expected})
-            versions: dict[UUID, int] = {}
-            if ids:
-                versions.update((r[0], r[1]) for r in await conn.fetch(VERSIONS, ids))
-            head = head_before
-            accepted: list[tuple[int, NewEvent]] = []
-            chained: list[tuple[int, bytes]] = []
-            for command in batch:
-                command.positions = []  # a retried command starts afresh
-                funko_id = command.events[0].funko_id
-                # A caller that gave up (its request's deadline passed, it was answered 503)
-                # must not have its command applied later, when the database answers again.
-                if (
-                    command.future.cancelled()
-                    or versions.get(funko_id, 0) != command.expected
-                    or (command.after is not None and not command.after.stands())
-                ):
-                    continue
-                versions[funko_id] = command.expected + len(command.events)
-                for new, body in zip(command.events, command.bodies, strict=True):
-                    head += 1
-                    command.positions.append(head)
-                    accepted.append((head, new))
-                    chained.append((head, body))
+            accepted = _number(batch, await _versions(conn, batch), head_before)
             if accepted:
                 started = perf_counter()
-                hashes = _chain(tip, chained)
+                hashes = _chain(tip, [(p, body) for p, _, body in accepted])
                 self.hashing_seconds += perf_counter() - started
-                await conn.execute(APPEND, *_columns(accepted), hashes, head, hashes[-1])
-                logged = [
-                    LoggedEvent(p, e.funko_id, e.type, e.data, e.category, e.name)
-                    for p, e in accepted
-                ]
+                positions = [p for p, _, _ in accepted]
+                columns = zip(*(e for _, e, _ in accepted), strict=True)  # an array per field
+                await conn.execute(APPEND, positions, *columns, hashes, positions[-1], hashes[-1])
+                logged = [LoggedEvent(p, e.funko_id, e.type, e.data) for p, e, _ in accepted]
                 await self._follower.follow(conn, head_before, logged)
         self.appended += len(accepted)
         # Settle only after commit, so a loser that retries loads the winner's events.
@@ -324,18 +264,38 @@ class EventStore:
             upto if upto is not None else 2**31 - 1,
         )
 
-    async def head(self) -> int:
-        """The newest committed position (0 for an empty log)."""
-        return await envelopes.head(self._pool)
 
-    async def positions_after(self, after: int, limit: int) -> list[int]:
-        """Committed positions greater than ``after``, oldest first."""
-        rows = await self._pool.fetch(
-            "SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-            after,
-            limit,
-        )
-        return [r["position"] for r in rows]
+async def _versions(conn: Connection, batch: Sequence[Appending]) -> dict[UUID, int]:
+    """The current version of each Funko the batch changes. Creates name fresh uuid4s
+    (expected 0): they need no lookup, and UNIQUE (funko_id, version) stands behind that."""
+    ids = list({c.events[0].funko_id for c in batch if c.expected})
+    return {r[0]: r[1] for r in await conn.fetch(VERSIONS, ids)} if ids else {}
+
+
+def _number(
+    batch: Sequence[Appending], versions: dict[UUID, int], head: int
+) -> list[tuple[int, NewEvent, bytes]]:
+    """The accepted commands' events, numbered from ``head``: (position, event, chain body).
+
+    A command is accepted if its Funko is at the version it expects (counting the commands
+    accepted before it), the command it follows stands, and its caller has not given up: one
+    answered 503 must not be applied later, when the database answers again."""
+    accepted: list[tuple[int, NewEvent, bytes]] = []
+    for command in batch:
+        command.positions = []  # a retried command starts afresh
+        funko_id = command.events[0].funko_id
+        if (
+            command.future.cancelled()
+            or versions.get(funko_id, 0) != command.expected
+            or (command.after is not None and not command.after.stands())
+        ):
+            continue
+        versions[funko_id] = command.expected + len(command.events)
+        for new, body in zip(command.events, command.bodies, strict=True):
+            head += 1
+            command.positions.append(head)
+            accepted.append((head, new, body))
+    return accepted
 
 
 async def _head_and_tip(conn: Connection) -> tuple[int, bytes]:
@@ -351,21 +311,6 @@ def _refused(cause: Exception) -> AppendRefused:
     return refused
 
 
-def _content(position: int, e: NewEvent) -> hash_chain.Content:
-    return hash_chain.Content(
-        position,
-        e.funko_id,
-        e.version,
-        e.type,
-        e.topic,
-        e.state,
-        e.data,
-        e.changes,
-        e.actor,
-        e.created_at,
-    )
-
-
 def _chain(tip: bytes, chained: Sequence[tuple[int, bytes]]) -> list[bytes]:
     """The hashes of consecutive events after the one hashed ``tip``."""
     hashes = []
@@ -373,18 +318,3 @@ def _chain(tip: bytes, chained: Sequence[tuple[int, bytes]]) -> list[bytes]:
         tip = hash_chain.follow(tip, position, body)
         hashes.append(tip)
     return hashes
-
-
-def _columns(accepted: Sequence[tuple[int, NewEvent]]) -> tuple[list[object], ...]:
-    return (
-        [p for p, _ in accepted],
-        [e.funko_id for _, e in accepted],
-        [e.version for _, e in accepted],
-        [e.type for _, e in accepted],
-        [e.topic for _, e in accepted],
-        [e.state for _, e in accepted],
-        [e.data for _, e in accepted],
-        [e.changes for _, e in accepted],
-        [e.actor for _, e in accepted],
-        [e.created_at for _, e in accepted],
-    )

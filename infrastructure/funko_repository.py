@@ -17,7 +17,8 @@ from domain.funko import EVENT_TYPES, Funko, FunkoNotFound, changes_of
 from domain.ports import Command, Recorded
 from infrastructure.change_lines import ChangeLines
 from infrastructure.change_lines import Saving as QueuedSave
-from infrastructure.event_store import Appending, EventStore, NewEvent
+from infrastructure.event_store import Appending, EventStore
+from infrastructure.events import NewEvent
 from infrastructure.json_codec import dumps
 
 
@@ -100,8 +101,6 @@ def new_event(
         state=stored.state.decode(),
         data=dumps(funko.as_dict() if state is None else state),
         changes=dumps(changes_of(domain_event)),
-        category=funko.category,
-        name=funko.name,
         actor=actor,
         created_at=domain_event.timestamp,
     )

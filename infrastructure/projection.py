@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from domain.funko import EventType
 from domain.rules import search_key
-from infrastructure.event_store import Connection, LoggedEvent
+from infrastructure.database import Connection
+from infrastructure.events import LoggedEvent
 
 NAME = "catalog"
 PAGE = 2000
@@ -48,8 +50,7 @@ WITH upserted AS (
 SELECT 1
 """
 LOGGED = """
-SELECT position, funko_id, type, data::text AS data, data->>'category' AS category,
-       data->>'name' AS name
+SELECT position, funko_id, type, data::text AS data
 FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3
 """
 UNKEYED = "SELECT id, name FROM catalog_funkos WHERE name_key IS NULL LIMIT $1"
@@ -128,14 +129,11 @@ class CatalogProjection:
                 "SELECT id, category FROM catalog_funkos WHERE id = ANY($1::uuid[])", known
             )
             before = {row["id"]: row["category"] for row in rows}
-        counts: Counter[str] = Counter()
-        for funko_id, event in latest.items():
-            if funko_id in before:
-                counts[before[funko_id]] -= 1
-            if event.type != EventType.DELETE:
-                counts[event.category] += 1
         live = [e for e in latest.values() if e.type != EventType.DELETE]
         gone = [e.funko_id for e in latest.values() if e.type == EventType.DELETE]
+        now = [orjson.loads(e.data) for e in live]  # each live Funko as its last event left it
+        counts: Counter[str] = Counter(funko["category"] for funko in now)
+        counts.subtract(before.values())
         changed = {name: n for name, n in counts.items() if n}
         await conn.execute(
             APPLY,
@@ -143,7 +141,7 @@ class CatalogProjection:
             gone,
             list(changed),
             list(changed.values()),
-            [search_key(e.name) for e in live],
+            [search_key(funko["name"]) for funko in now],
         )
         # Rows a count reached 0 in: the statement above cannot see its own upsert.
         shrunk = [name for name, n in changed.items() if n < 0]

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infrastructure import hash_chain
+from infrastructure.events import COLUMNS, NewEvent
 from infrastructure.projection import NAME, CatalogProjection, Progress
 
 if TYPE_CHECKING:
-    from infrastructure.event_store import Connection
+    from infrastructure.database import Connection
 
 PAGE = 5000
 CHAIN = f"""
-SELECT {hash_chain.COLUMNS}, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2
+SELECT position, {COLUMNS}, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2
 """
 SHADOWS = """
 CREATE TEMP TABLE catalog_funkos (LIKE public.catalog_funkos INCLUDING ALL) ON COMMIT DROP;
@@ -79,7 +80,7 @@ async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progres
     previous, last, count = hash_chain.GENESIS, 0, 0
     while rows := await conn.fetch(CHAIN, last, PAGE):
         for row in rows:
-            expected = hash_chain.link(previous, hash_chain.Content(*row[:-1]))
+            expected = hash_chain.link(previous, row[0], NewEvent(*row[1:-1]))
             if row["hash"] != expected:
                 return Finding(
                     row["position"],

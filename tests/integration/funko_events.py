@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.funko import Funko
-from infrastructure.event_store import NewEvent
+from infrastructure.events import NewEvent
 from infrastructure.funko_repository import funko_mapper, new_event
 from tests.support.shop import unique
 

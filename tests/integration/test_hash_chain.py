@@ -1,7 +1,6 @@
 """The hash chain: each stored hash follows from the event's content and the previous hash."""
 
 import asyncio
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +15,9 @@ from domain.rules import trimmed
 from domain.services import FunkoService
 from infrastructure import bootstrap, hash_chain, verification
 from infrastructure.database import MIGRATIONS, migrate
-from infrastructure.event_store import AppendRefused, EventStore, NewEvent
+from infrastructure.envelopes import head as log_head
+from infrastructure.event_store import AppendRefused, EventStore
+from infrastructure.events import NewEvent
 from tests.integration.funko_events import new_fields, pending_event
 from tests.support.cli import run_cli
 
@@ -70,7 +71,7 @@ async def walk(db: asyncpg.Pool, after: int) -> Walk:
     previous = previous or hash_chain.GENESIS
     unlinked = []
     for row in rows:
-        if row["hash"] != hash_chain.link(previous, hash_chain.Content(*row[:-1])):
+        if row["hash"] != hash_chain.link(previous, row[0], NewEvent(*row[1:-1])):
             unlinked.append(row["position"])
         previous = row["hash"]
     return Walk([r["position"] for r in rows], unlinked, previous, tip)
@@ -111,7 +112,7 @@ async def write_history(service: FunkoService, changes: int) -> UUID:
 async def test_concurrent_appenders_leave_one_unbroken_chain(
     service: FunkoService, store: EventStore, pool: asyncpg.Pool
 ) -> None:
-    head = await store.head()
+    head = await log_head(pool)
 
     funkos = await asyncio.gather(*(write_history(service, 24) for _ in range(8)))
 
@@ -126,9 +127,9 @@ async def test_concurrent_appenders_leave_one_unbroken_chain(
 async def test_a_refused_command_leaves_the_chain_of_its_batch_unbroken(
     store: EventStore, pool: asyncpg.Pool
 ) -> None:
-    head = await store.head()
+    head = await log_head(pool)
     good = [Funko.register(new_fields()) for _ in range(6)]
-    refused = dataclasses.replace(pending_event(Funko.register(new_fields())), type="BOGUS")
+    refused = pending_event(Funko.register(new_fields()))._replace(type="BOGUS")
 
     outcomes = await asyncio.gather(
         *(store.append([pending_event(f)]) for f in good[:3]),

@@ -10,6 +10,7 @@ import pytest
 from domain.funko import FunkoNotFound
 from domain.ports import CatalogQuery
 from domain.services import FunkoService
+from infrastructure.envelopes import head as log_head
 from infrastructure.event_store import EventStore
 from infrastructure.projection import CatalogProjection
 from tests.integration.funko_events import new_fields
@@ -93,10 +94,10 @@ async def test_rebuilding_leaves_the_read_model_as_it_was(
     await history(service, unique("cat").upper())
     before = await read_model(pool)
 
-    assert await CatalogProjection().rebuild(pool) == await store.head()
+    assert await CatalogProjection().rebuild(pool) == await log_head(pool)
 
     assert await read_model(pool) == before
-    assert await projection_position(pool) == await store.head()
+    assert await projection_position(pool) == await log_head(pool)
 
 
 async def forget(pool: asyncpg.Pool, categories: list[str], position: int) -> None:
@@ -114,16 +115,16 @@ async def test_catching_up_restores_what_the_read_model_lost(
     service: FunkoService, pool: asyncpg.Pool, store: EventStore
 ) -> None:
     category = unique("cat").upper()
-    start = await store.head()
+    start = await log_head(pool)
     await history(service, category)
     before = await read_model(pool)
     await forget(pool, [category, f"{category}-MOVED"], start)
     assert await counts_of(pool, category) == {}
 
-    assert await CatalogProjection().catch_up(pool) == await store.head()
+    assert await CatalogProjection().catch_up(pool) == await log_head(pool)
 
     assert await read_model(pool) == before
-    assert await projection_position(pool) == await store.head()
+    assert await projection_position(pool) == await log_head(pool)
 
 
 KEYS = "SELECT name_key FROM catalog_funkos WHERE id = ANY($1) ORDER BY id"
@@ -150,7 +151,7 @@ async def test_the_next_append_folds_a_gap_in_the_read_model_first(
     service: FunkoService, pool: asyncpg.Pool, store: EventStore
 ) -> None:
     category = unique("cat").upper()
-    start = await store.head()
+    start = await log_head(pool)
     await history(service, category)
     funkos, _ = await read_model(pool)
     count = (await counts_of(pool, category))[category]
@@ -161,4 +162,4 @@ async def test_the_next_append_folds_a_gap_in_the_read_model_first(
     after_funkos, _ = await read_model(pool)
     assert [r for r in after_funkos if r[0] != late.funko_id] == funkos
     assert await counts_of(pool, category) == {category: count + 1}
-    assert await projection_position(pool) == await store.head()
+    assert await projection_position(pool) == await log_head(pool)
