@@ -15,8 +15,15 @@ from typing import Any
 import asyncpg
 
 from bench.context import Context
-from bench.http_phase import HOST, _profile, py_spy
-from bench.procs import Server, Subscribers, baseline_server, real_server
+from bench.procs import (
+    HOST,
+    Server,
+    Subscribers,
+    baseline_server,
+    py_spy,
+    real_server,
+    record_profile,
+)
 from bench.result import Result, ratio_at_most
 from bench.writer import write_paced
 
@@ -41,7 +48,7 @@ async def _measure(
         spy = py_spy() if profile else None
         spying = None
         if spy and profile:
-            spying = asyncio.create_task(_profile(spy, server.pid, warmup, seconds, profile))
+            spying = asyncio.create_task(record_profile(spy, server.pid, warmup, seconds, profile))
         writes = await write_paced(HOST, server.port, server.token, RATE, count)
         if spying is not None:
             await spying

@@ -13,8 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.http_phase import HOST
-from bench.procs import Server, real_server
+from bench.procs import HOST, Server, real_server
 
 PATH = "/api/v1/events"
 NDJSON = "application/x-ndjson"

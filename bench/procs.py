@@ -1,20 +1,87 @@
-"""Processes of the stream phases: the servers under test and the subscriber process."""
+"""The bench's processes: the servers under test (run.py serve, the baseline broadcaster),
+the load generator and the subscriber process."""
 
 import asyncio
 import json
 import os
 import secrets
+import shutil
+import signal
+import socket
 import sys
 import tempfile
+from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from bench import http_phase
-from bench.http_phase import HOST, free_port
 from infrastructure.settings import ROOT
 from web.auth import issue_token
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+async def _healthy(port: int) -> bool:
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+    except OSError:
+        return False
+    try:
+        writer.write(f"GET /health HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+        return (await reader.readline()).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        writer.close()
+
+
+@asynccontextmanager
+async def serving(
+    argv: list[str], port: int, log: IO[bytes], env: dict[str, str] | None = None
+) -> AsyncIterator[int]:
+    """Start ``argv``, wait until GET /health on ``port`` answers, yield its pid; SIGINT it
+    (SIGKILL after 15 s) on the way out."""
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        async with asyncio.timeout(60):
+            while not await _healthy(port):
+                if proc.returncode is not None:
+                    raise RuntimeError(f"{argv[1:]} exited with {proc.returncode}")
+                await asyncio.sleep(0.1)
+        yield proc.pid
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def server(url: str, port: int, secret: str, log: IO[bytes]) -> AbstractAsyncContextManager[int]:
+    """The real server (run.py serve) on ``port`` and the database ``url``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "HOST": HOST,
+        "PORT": str(port),
+        "FUNKO_JWT_SECRET": secret,
+    }
+    return serving([sys.executable, "run.py", "serve"], port, log, env)
+
+
+async def python_module(module: str, options: dict[str, Any], **streams: Any) -> Process:
+    """``python -m module <options as JSON>`` from the project's root, started."""
+    argv = [sys.executable, "-m", module, json.dumps(options)]
+    return await asyncio.create_subprocess_exec(*argv, cwd=ROOT, **streams)
 
 
 class Server:
@@ -37,7 +104,7 @@ class Server:
 
 
 @asynccontextmanager
-async def _logged(what: str) -> AsyncIterator[Any]:
+async def logged_to(what: str) -> AsyncIterator[Any]:
     """A temporary log file for a server; its tail is printed if the block fails."""
     with tempfile.TemporaryFile() as log:
         try:
@@ -53,7 +120,7 @@ async def _logged(what: str) -> AsyncIterator[Any]:
 async def real_server(url: str, role: str = "admin") -> AsyncIterator[Server]:
     """``run.py serve`` on a free port against ``url``, with a token in ``role``."""
     secret, port = secrets.token_urlsafe(32), free_port()
-    async with _logged("server") as log, http_phase.server(url, port, secret, log) as pid:
+    async with logged_to("server") as log, server(url, port, secret, log) as pid:
         yield Server(port, pid, issue_token(secret, role, "bench", 3600))
 
 
@@ -61,9 +128,9 @@ async def real_server(url: str, role: str = "admin") -> AsyncIterator[Server]:
 async def baseline_server() -> AsyncIterator[Server]:
     """bench.broadcast_server on a free port."""
     port = free_port()
-    async with _logged("baseline server") as log:
+    async with logged_to("baseline server") as log:
         argv = [sys.executable, "-m", "bench.broadcast_server", str(port)]
-        async with http_phase.serving(argv, port, log) as pid:
+        async with serving(argv, port, log) as pid:
             yield Server(port, pid, "")
 
 
@@ -81,12 +148,9 @@ class Subscribers:
         path = "/ws/v1/funkos" + ("" if after is None else f"?after={after}")
         options = {"host": HOST, "port": port, "path": path, "count": count}
         options.update(timing=timing, after=after)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
+        proc = await python_module(
             "bench.wsclient",
-            json.dumps(options),
-            cwd=ROOT,
+            options,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=1 << 20,
@@ -119,3 +183,33 @@ class Subscribers:
         summary = await self._line(120)
         await asyncio.wait_for(self._proc.wait(), 30)
         return summary
+
+
+def py_spy() -> str | None:
+    """py-spy's path (the venv's or on PATH), or None with a hint."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        print("BENCH_PROFILE: py-spy is not installed (pip install py-spy)", file=sys.stderr)
+    return found
+
+
+async def record_profile(spy: str, pid: int, delay: float, seconds: float, output: str) -> None:
+    """py-spy over the measuring span (BENCH_PROFILE)."""
+    await asyncio.sleep(delay)
+    proc = await asyncio.create_subprocess_exec(
+        spy,
+        "record",
+        "--nonblocking",
+        "--format",
+        "speedscope",
+        "-o",
+        output,
+        "-d",
+        str(max(1, int(seconds))),
+        "--pid",
+        str(pid),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await proc.wait()

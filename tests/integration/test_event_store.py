@@ -18,7 +18,7 @@ from infrastructure.event_store import AppendRefused, EventStore
 from infrastructure.events import LoggedEvent
 from infrastructure.funko_repository import EventSourcedFunkos
 from infrastructure.projection import CatalogProjection
-from tests.integration.funko_events import new_fields, pending_event
+from tests.integration.funko_events import append_beside, new_fields, pending_event
 from tests.support.shop import unique
 
 APPENDERS = 16
@@ -211,12 +211,7 @@ async def test_a_command_the_database_refuses_does_not_sink_its_batch(
     good = [Funko.register(new_fields()) for _ in range(5)]
     refused = pending_event(Funko.register(new_fields()))._replace(type="BOGUS")
 
-    outcomes = await asyncio.gather(
-        *(store.append([pending_event(f)]) for f in good[:3]),
-        store.append([refused]),
-        *(store.append([pending_event(f)]) for f in good[3:]),
-        return_exceptions=True,
-    )
+    outcomes = await append_beside(store, good, refused)
 
     assert isinstance(outcomes[3], AppendRefused)
     assert all(isinstance(o, list) and len(o) == 1 for i, o in enumerate(outcomes) if i != 3)

@@ -18,7 +18,7 @@ from infrastructure.database import MIGRATIONS, migrate
 from infrastructure.envelopes import head as log_head
 from infrastructure.event_store import AppendRefused, EventStore
 from infrastructure.events import NewEvent
-from tests.integration.funko_events import new_fields, pending_event
+from tests.integration.funko_events import append_beside, new_fields, pending_event
 from tests.support.cli import run_cli
 
 # Written out here rather than taken from the product, so a column dropped there shows up.
@@ -131,12 +131,7 @@ async def test_a_refused_command_leaves_the_chain_of_its_batch_unbroken(
     good = [Funko.register(new_fields()) for _ in range(6)]
     refused = pending_event(Funko.register(new_fields()))._replace(type="BOGUS")
 
-    outcomes = await asyncio.gather(
-        *(store.append([pending_event(f)]) for f in good[:3]),
-        store.append([refused]),
-        *(store.append([pending_event(f)]) for f in good[3:]),
-        return_exceptions=True,
-    )
+    outcomes = await append_beside(store, good, refused)
 
     assert isinstance(outcomes[3], AppendRefused)
     chain = await walk(pool, head)
