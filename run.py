@@ -1,4 +1,4 @@
-"""Entry point: serve | migrate | token | replay | rebuild | verify (see API.md, "Running it")."""
+"""Entry point: serve | migrate | token | replay | rebuild | verify (see docs/api.md)."""
 
 import argparse
 import asyncio
