@@ -23,6 +23,20 @@ class TooMuchContention(Exception):
 
 
 @dataclass(frozen=True)
+class IdempotencyKey:
+    """A request's Idempotency-Key: recorded with the event the request appends, in the same
+    transaction, so that a retry of the request is recognised and no key makes two events."""
+
+    owner: str  # the token's sub: keys are each caller's own
+    key: str
+    fingerprint: bytes  # of what the request asked, to tell a retry from another request
+
+
+class KeyTaken(Exception):
+    """The command's Idempotency-Key already made an event: nothing was written."""
+
+
+@dataclass(frozen=True)
 class Recorded:
     """A command's event as the log took it: the Funko right after it, and its position."""
 
@@ -44,18 +58,20 @@ class FunkoRepository(Protocol):
         FunkoNotFound if it has no events."""
         ...
 
-    async def save(self, funko: Funko, actor: str) -> Recorded:
-        """Append the event a new Funko has pending, or raise VersionConflict and write
-        nothing."""
+    async def save(self, funko: Funko, actor: str, key: IdempotencyKey | None = None) -> Recorded:
+        """Append the event a new Funko has pending (recording ``key`` with it), or raise
+        VersionConflict or KeyTaken and write nothing."""
         ...
 
-    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+    async def change(
+        self, funko_id: UUID, actor: str, command: Command, key: IdempotencyKey | None = None
+    ) -> Recorded:
         """Apply ``command`` to the Funko as it stands and append the event it records.
 
         Concurrent changes of one Funko are applied one after the other, each to the state
         the one before left, none lost; what ``command`` raises is raised, nothing written.
         FunkoNotFound if the Funko has no events; TooMuchContention if other processes kept
-        changing it first.
+        changing it first; KeyTaken if ``key`` made an event already.
         """
         ...
 

@@ -14,6 +14,7 @@ from domain.ports import (
     Command,
     FunkoDocument,
     FunkoRepository,
+    IdempotencyKey,
     Recorded,
 )
 
@@ -49,25 +50,42 @@ class FunkoService:
         self.repository = repository
         self.catalog = catalog
 
-    async def create(self, fields: dict[str, Any], actor: str) -> Recorded:
-        return await self.repository.save(Funko.register(fields), actor)
+    async def create(
+        self, fields: dict[str, Any], actor: str, key: IdempotencyKey | None = None
+    ) -> Recorded:
+        return await self.repository.save(Funko.register(fields), actor, key)
 
     async def replace(
-        self, funko_id: UUID, fields: dict[str, Any], actor: str, condition: IfMatch | None = None
+        self,
+        funko_id: UUID,
+        fields: dict[str, Any],
+        actor: str,
+        condition: IfMatch | None = None,
+        key: IdempotencyKey | None = None,
     ) -> Recorded:
         command = _guarded(condition, lambda funko: funko.replace(fields))
-        return await self.repository.change(funko_id, actor, command)
+        return await self.repository.change(funko_id, actor, command, key)
 
     async def amend(
-        self, funko_id: UUID, fields: dict[str, Any], actor: str, condition: IfMatch | None = None
+        self,
+        funko_id: UUID,
+        fields: dict[str, Any],
+        actor: str,
+        condition: IfMatch | None = None,
+        key: IdempotencyKey | None = None,
     ) -> Recorded:
         command = _guarded(condition, lambda funko: funko.amend(fields))
-        return await self.repository.change(funko_id, actor, command)
+        return await self.repository.change(funko_id, actor, command, key)
 
     async def delete(
-        self, funko_id: UUID, actor: str, condition: IfMatch | None = None
+        self,
+        funko_id: UUID,
+        actor: str,
+        condition: IfMatch | None = None,
+        key: IdempotencyKey | None = None,
     ) -> Recorded:
-        return await self.repository.change(funko_id, actor, _guarded(condition, Funko.delete))
+        command = _guarded(condition, Funko.delete)
+        return await self.repository.change(funko_id, actor, command, key)
 
     async def state_at(self, funko_id: UUID, version: int) -> Funko:
         """The Funko as it stood at ``version``, rebuilt from its events (deleted ones too)."""

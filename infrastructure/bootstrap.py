@@ -27,6 +27,7 @@ from infrastructure.catalog import CatalogReadModel
 from infrastructure.database import create_pool, embedded_url, migrate
 from infrastructure.event_store import EventStore
 from infrastructure.funko_repository import EventSourcedFunkos
+from infrastructure.idempotency_keys import IdempotencyKeys
 from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
 from infrastructure.projection import CatalogProjection
@@ -68,6 +69,7 @@ class Running:
     service: FunkoService
     audit_log: AuditLog
     status: LogStatus
+    keys: IdempotencyKeys
 
 
 @asynccontextmanager
@@ -79,7 +81,7 @@ async def running(url: str, **pool_options: Any) -> AsyncIterator[Running]:
         EventStore(pool, CatalogProjection()) as store,
     ):
         service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
-        yield Running(pool, store, service, AuditLog(pool), LogStatus(pool))
+        yield Running(pool, store, service, AuditLog(pool), LogStatus(pool), IdempotencyKeys(pool))
 
 
 @asynccontextmanager

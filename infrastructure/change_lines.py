@@ -19,7 +19,13 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.funko import Funko
-from domain.ports import Command, Recorded, TooMuchContention, VersionConflict
+from domain.ports import (
+    Command,
+    IdempotencyKey,
+    Recorded,
+    TooMuchContention,
+    VersionConflict,
+)
 
 # Rounds a change may lose in a row; each lost round means another process wrote this Funko.
 MAX_ATTEMPTS = 200
@@ -34,14 +40,16 @@ class Saving(Protocol):
 
 
 Load = Callable[[UUID], Awaitable[Funko]]
-# Queue the event the Funko has pending, by an actor, after another save (or None).
-Queue = Callable[[Funko, str, Saving | None], Saving]
+# Queue the event the Funko has pending, by an actor, with its request's key (or None), after
+# another save (or None).
+Queue = Callable[[Funko, str, IdempotencyKey | None, Saving | None], Saving]
 
 
 @dataclass(eq=False)
 class _Change:
     actor: str
     command: Command
+    key: IdempotencyKey | None
     outcome: "asyncio.Future[Recorded]"
     attempts: int = 0
 
@@ -58,9 +66,12 @@ class ChangeLines:
         self._lines: dict[UUID, list[_Change]] = {}
         self._workers: set[asyncio.Task[None]] = set()
 
-    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+    async def change(
+        self, funko_id: UUID, actor: str, command: Command, key: IdempotencyKey | None = None
+    ) -> Recorded:
         """Apply ``command`` in its turn and log its event (FunkoRepository.change)."""
-        change = _Change(actor, command, asyncio.get_running_loop().create_future())
+        outcome = asyncio.get_running_loop().create_future()
+        change = _Change(actor, command, key, outcome)
         line = self._lines.get(funko_id)
         if line is None:
             line = self._lines[funko_id] = []
@@ -105,7 +116,7 @@ class ChangeLines:
             version = funko.version
             try:
                 change.command(funko)
-                saving = self._queue(funko, change.actor, previous)
+                saving = self._queue(funko, change.actor, change.key, previous)
             except Exception as error:
                 change.fail(error)
                 if funko.version != version:  # state moved before the failure: reload

@@ -33,7 +33,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.ports import VersionConflict
+from domain.ports import IdempotencyKey, KeyTaken, VersionConflict
 from infrastructure import hash_chain
 from infrastructure.database import UNAVAILABLE, Connection
 from infrastructure.events import LoggedEvent, NewEvent
@@ -66,19 +66,21 @@ class Appending:
     transaction: its expected version alone cannot tell that state from a rival's.
     """
 
-    __slots__ = ("after", "bodies", "events", "expected", "future", "positions")
+    __slots__ = ("after", "bodies", "events", "expected", "future", "key", "positions", "taken")
 
     def __init__(
         self,
         events: Sequence[NewEvent],
         bodies: list[bytes],
         after: Appending | None,
+        key: IdempotencyKey | None = None,
         refused: Exception | None = None,
     ) -> None:
         self.expected = events[0].version - 1
-        self.events, self.bodies, self.after = events, bodies, after
+        self.events, self.bodies, self.after, self.key = events, bodies, after, key
         self.future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self.positions: list[int] = []
+        self.taken = False  # its key made an event already
         if refused is not None:
             self.future.set_exception(refused)
 
@@ -103,9 +105,16 @@ INSERT INTO events
 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
                      $6::json[], $7::json[], $8::json[], $9::text[], $10::timestamptz[],
                      $11::bytea[])
+), keyed AS (
+INSERT INTO idempotency_keys (owner, key, fingerprint, position)
+SELECT * FROM unnest($14::text[], $15::text[], $16::bytea[], $17::bigint[])
 )
 UPDATE log_head SET position = $12::bigint, hash = $13::bytea
 RETURNING pg_notify('funko_events', $12::bigint::text)
+"""
+TAKEN = """
+SELECT owner, key FROM idempotency_keys
+WHERE (owner, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 """
 VERSIONS = """
 SELECT DISTINCT ON (funko_id) funko_id, version FROM events
@@ -148,20 +157,28 @@ class EventStore:
             await self._task
         await self._drop_connection()
 
-    def append(self, events: Sequence[NewEvent], after: Appending | None = None) -> Appending:
+    def append(
+        self,
+        events: Sequence[NewEvent],
+        after: Appending | None = None,
+        key: IdempotencyKey | None = None,
+    ) -> Appending:
         """Queue one command's events of one Funko, to be appended atomically after what is
-        queued already (and only if ``after`` is, when given); await it for their positions.
+        queued already (and only if ``after`` is, when given), with ``key`` recorded in the
+        same transaction; await it for their positions.
 
         The awaited outcome is VersionConflict (nothing written) when the Funko is no longer
-        at ``events[0].version - 1``, or ``after`` was not appended.
+        at ``events[0].version - 1``, or ``after`` was not appended; KeyTaken when ``key``
+        made an event already.
         """
         try:  # what cannot be encoded fails here, alone, not in a batch
             bodies = [hash_chain.body(e) for e in events]
         except UnicodeError as error:
-            return Appending(events, [], after, _refused(error))
+            return Appending(events, [], after, refused=_refused(error))
         if self._closing or self._task is None:
-            return Appending(events, [], after, StoreUnavailable("the event store is closed"))
-        command = Appending(events, bodies, after)
+            closed = StoreUnavailable("the event store is closed")
+            return Appending(events, [], after, refused=closed)
+        command = Appending(events, bodies, after, key)
         self._queue.append(command)
         self._wake.set()
         return command
@@ -234,14 +251,16 @@ class EventStore:
         conn = await self._connection()
         async with conn.transaction():
             head_before, tip = await _head_and_tip(conn)
-            accepted = _number(batch, await _versions(conn, batch), head_before)
+            versions, taken = await _versions(conn, batch), await _taken(conn, batch)
+            accepted = _number(batch, versions, taken, head_before)
             if accepted:
                 started = perf_counter()
                 hashes = _chain(tip, [(p, body) for p, _, body in accepted])
                 self.hashing_seconds += perf_counter() - started
                 positions = [p for p, _, _ in accepted]
                 columns = zip(*(e for _, e, _ in accepted), strict=True)  # an array per field
-                await conn.execute(APPEND, positions, *columns, hashes, positions[-1], hashes[-1])
+                tip_of_log = (positions[-1], hashes[-1])
+                await conn.execute(APPEND, positions, *columns, hashes, *tip_of_log, *_keys(batch))
                 logged = [LoggedEvent(p, e.funko_id, e.type, e.data) for p, e, _ in accepted]
                 await self._follower.follow(conn, head_before, logged)
         self.appended += len(accepted)
@@ -252,7 +271,7 @@ class EventStore:
             if command.positions:
                 command.future.set_result(command.positions)
             else:
-                command.future.set_exception(VersionConflict())
+                command.future.set_exception(KeyTaken() if command.taken else VersionConflict())
 
     async def load(self, funko_id: UUID, upto: int | None = None) -> list[asyncpg.Record]:
         """The stored events of one Funko in version order, up to version ``upto`` if given:
@@ -272,17 +291,28 @@ async def _versions(conn: Connection, batch: Sequence[Appending]) -> dict[UUID, 
     return {r[0]: r[1] for r in await conn.fetch(VERSIONS, ids)} if ids else {}
 
 
+async def _taken(conn: Connection, batch: Sequence[Appending]) -> set[tuple[str, str]]:
+    """The batch's Idempotency-Keys already recorded. The log head's lock orders appenders, so
+    any other transaction that recorded one of them has committed by now, and shows."""
+    keyed = [c.key for c in batch if c.key is not None]
+    if not keyed:
+        return set()
+    rows = await conn.fetch(TAKEN, [k.owner for k in keyed], [k.key for k in keyed])
+    return {(row[0], row[1]) for row in rows}
+
+
 def _number(
-    batch: Sequence[Appending], versions: dict[UUID, int], head: int
+    batch: Sequence[Appending], versions: dict[UUID, int], taken: set[tuple[str, str]], head: int
 ) -> list[tuple[int, NewEvent, bytes]]:
     """The accepted commands' events, numbered from ``head``: (position, event, chain body).
 
     A command is accepted if its Funko is at the version it expects (counting the commands
-    accepted before it), the command it follows stands, and its caller has not given up: one
-    answered 503 must not be applied later, when the database answers again."""
+    accepted before it), the command it follows stands, its Idempotency-Key (if any) made no
+    event yet, and its caller has not given up: one answered 503 must not be applied later,
+    when the database answers again."""
     accepted: list[tuple[int, NewEvent, bytes]] = []
     for command in batch:
-        command.positions = []  # a retried command starts afresh
+        command.positions, command.taken = [], False  # a retried command starts afresh
         funko_id = command.events[0].funko_id
         if (
             command.future.cancelled()
@@ -290,12 +320,29 @@ def _number(
             or (command.after is not None and not command.after.stands())
         ):
             continue
+        if command.key is not None:
+            owned = (command.key.owner, command.key.key)
+            if owned in taken:
+                command.taken = True
+                continue
+            taken.add(owned)
         versions[funko_id] = command.expected + len(command.events)
         for new, body in zip(command.events, command.bodies, strict=True):
             head += 1
             command.positions.append(head)
             accepted.append((head, new, body))
     return accepted
+
+
+def _keys(batch: Sequence[Appending]) -> tuple[list[str], list[str], list[bytes], list[int]]:
+    """The accepted commands' Idempotency-Keys as columns: owner, key, fingerprint, position."""
+    keyed = [(c.key, c.positions[-1]) for c in batch if c.key is not None and c.positions]
+    return (
+        [k.owner for k, _ in keyed],
+        [k.key for k, _ in keyed],
+        [k.fingerprint for k, _ in keyed],
+        [p for _, p in keyed],
+    )
 
 
 async def _head_and_tip(conn: Connection) -> tuple[int, bytes]:

@@ -14,7 +14,7 @@ from eventsourcing.persistence import (
 )
 
 from domain.funko import EVENT_TYPES, Funko, FunkoNotFound, changes_of
-from domain.ports import Command, Recorded
+from domain.ports import Command, IdempotencyKey, Recorded
 from infrastructure.change_lines import ChangeLines
 from infrastructure.change_lines import Saving as QueuedSave
 from infrastructure.event_store import Appending, EventStore
@@ -65,14 +65,19 @@ class EventSourcedFunkos:
         assert isinstance(funko, Funko)
         return funko
 
-    async def save(self, funko: Funko, actor: str) -> Recorded:
-        return await self._queue(funko, actor, None)
+    async def save(self, funko: Funko, actor: str, key: IdempotencyKey | None = None) -> Recorded:
+        return await self._queue(funko, actor, key, None)
 
-    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
-        return await self._lines.change(funko_id, actor, command)
+    async def change(
+        self, funko_id: UUID, actor: str, command: Command, key: IdempotencyKey | None = None
+    ) -> Recorded:
+        return await self._lines.change(funko_id, actor, command, key)
 
-    def _queue(self, funko: Funko, actor: str, after: QueuedSave | None) -> Saving:
-        """Queue the one event ``funko`` has pending, after the save ``after`` (if any)."""
+    def _queue(
+        self, funko: Funko, actor: str, key: IdempotencyKey | None, after: QueuedSave | None
+    ) -> Saving:
+        """Queue the one event ``funko`` has pending, recording ``key`` with it, after the save
+        ``after`` (if any)."""
         pending = funko.collect_events()
         # Each command records one event, so the state after it is the aggregate's now.
         if len(pending) != 1:
@@ -80,7 +85,7 @@ class EventSourcedFunkos:
         state = funko.as_dict()
         new = new_event(self._mapper, funko, pending[0], actor, state)
         previous = after.appending if isinstance(after, Saving) else None
-        return Saving(self._store.append([new], previous), new, state)
+        return Saving(self._store.append([new], previous, key), new, state)
 
 
 def new_event(

@@ -1,19 +1,23 @@
 """The application factory: every resource the app holds, its middlewares and its routes."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from infrastructure import bootstrap
+from infrastructure.idempotency_keys import forget_old_keys
 from infrastructure.settings import Settings
 from web import audit, dashboard, funkos, health, monitoring, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
+from web.idempotency import Retries
 from web.keys import (
     AUDIT_LOG,
     METRICS,
     READER,
+    RETRIES,
     SERVICE,
     SETTINGS,
     STATUS,
@@ -58,7 +62,11 @@ async def the_service(app: web.Application) -> AsyncIterator[None]:
     async with bootstrap.running(url) as parts, bootstrap.log_reader(url, parts.pool) as reader:
         app[SERVICE], app[STORE] = parts.service, parts.store
         app[AUDIT_LOG], app[STATUS], app[READER] = parts.audit_log, parts.status, reader
+        app[RETRIES] = Retries(parts.keys)
+        forgetting = asyncio.create_task(forget_old_keys(parts.keys), name="old-keys")
         yield
+        forgetting.cancel()
+        await asyncio.gather(forgetting, return_exceptions=True)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -5,12 +5,13 @@ from uuid import UUID
 from aiohttp import web
 from aiohttp.helpers import ETAG_ANY
 
-from domain.funko import Funko
-from domain.ports import Recorded
+from domain.funko import EventType, Funko
+from domain.ports import IdempotencyKey
 from domain.services import FunkoService, IfMatch
 from infrastructure.json_codec import dumps
 from web.auth import Principal, require
-from web.keys import SERVICE, TOKENS
+from web.idempotency import answer
+from web.keys import RETRIES, SERVICE, TOKENS
 from web.media_types import JSON
 from web.problems import Problem
 from web.roles import ADMIN
@@ -24,6 +25,7 @@ from web.schemas import (
 )
 
 BODY_LIMIT = 64 * 1024
+CREATE, UPDATE, DELETE = EventType.CREATE, EventType.UPDATE, EventType.DELETE
 VERSION_DIGITS = 18  # a version is a bigint: more digits name no version
 
 
@@ -97,45 +99,48 @@ def funko_response(funko: Funko) -> web.Response:
     return response
 
 
-def recorded_response(recorded: Recorded, status: int = 200) -> web.Response:
-    """A write's answer: the Funko as its event left it, with its version as ETag."""
-    return web.Response(
-        status=status,
-        text=recorded.json,
-        content_type=JSON,
-        headers={"ETag": f'"{recorded.version}"'},
-    )
-
-
 async def create_funko(request: web.Request) -> web.Response:
-    principal = _admin(request)
-    fields = parse_fields(await _body(request), FunkoBody)
-    recorded = await _service(request).create(fields, principal.sub)
-    response = recorded_response(recorded, status=201)
-    response.headers["Location"] = f"/api/v1/funkos/{recorded.funko_id}"
-    return response
+    principal, document = _admin(request), await _body(request)
+
+    async def write(key: IdempotencyKey | None) -> web.Response:
+        fields = parse_fields(document, FunkoBody)
+        return answer(CREATE, await _service(request).create(fields, principal.sub, key))
+
+    return await request.app[RETRIES].run(request, principal.sub, document, write)
 
 
 async def replace_funko(request: web.Request) -> web.Response:
     principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
-    fields = parse_fields(await _body(request), FunkoBody)
-    return recorded_response(
-        await _service(request).replace(funko_id, fields, principal.sub, condition)
-    )
+    document = await _body(request)
+
+    async def write(key: IdempotencyKey | None) -> web.Response:
+        fields = parse_fields(document, FunkoBody)
+        replace = _service(request).replace
+        return answer(UPDATE, await replace(funko_id, fields, principal.sub, condition, key))
+
+    return await request.app[RETRIES].run(request, principal.sub, document, write)
 
 
 async def amend_funko(request: web.Request) -> web.Response:
     principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
-    fields = parse_fields(await _body(request), FunkoPatch)
-    return recorded_response(
-        await _service(request).amend(funko_id, fields, principal.sub, condition)
-    )
+    document = await _body(request)
+
+    async def write(key: IdempotencyKey | None) -> web.Response:
+        fields = parse_fields(document, FunkoPatch)
+        amend = _service(request).amend
+        return answer(UPDATE, await amend(funko_id, fields, principal.sub, condition, key))
+
+    return await request.app[RETRIES].run(request, principal.sub, document, write)
 
 
 async def delete_funko(request: web.Request) -> web.Response:
     principal, funko_id, condition = _admin(request), funko_id_of(request), _if_match(request)
-    await _service(request).delete(funko_id, principal.sub, condition)
-    return web.Response(status=204)
+
+    async def write(key: IdempotencyKey | None) -> web.Response:
+        delete = _service(request).delete
+        return answer(DELETE, await delete(funko_id, principal.sub, condition, key))
+
+    return await request.app[RETRIES].run(request, principal.sub, None, write)
 
 
 async def get_funko(request: web.Request) -> web.Response:

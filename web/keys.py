@@ -9,6 +9,7 @@ from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
+from web.idempotency import Retries
 from web.metrics import Metrics
 from web.subscribers import Subscribers
 
@@ -21,4 +22,5 @@ AUDIT_LOG = web.AppKey("audit_log", AuditLog)
 STATUS = web.AppKey("status", LogStatus)
 READER = web.AppKey("reader", LogReader)
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
+RETRIES = web.AppKey("retries", Retries)
 OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

@@ -14,6 +14,7 @@ from domain.ports import (
     Category,
     Command,
     FunkoDocument,
+    IdempotencyKey,
     Recorded,
     VersionConflict,
 )
@@ -33,7 +34,7 @@ class FakeFunkos:
             raise FunkoNotFound(str(funko_id))
         return deepcopy(self.stored[funko_id])
 
-    async def save(self, funko: Funko, actor: str) -> Recorded:
+    async def save(self, funko: Funko, actor: str, key: IdempotencyKey | None = None) -> Recorded:
         stored = self.stored.get(funko.id)
         if (stored.version if stored else 0) != funko.version - 1:
             raise VersionConflict()
@@ -43,7 +44,9 @@ class FakeFunkos:
         state = funko.as_dict()
         return Recorded(funko.id, funko.version, len(self.saves), state, repr(state))
 
-    async def change(self, funko_id: UUID, actor: str, command: Command) -> Recorded:
+    async def change(
+        self, funko_id: UUID, actor: str, command: Command, key: IdempotencyKey | None = None
+    ) -> Recorded:
         funko = await self.get(funko_id)
         command(funko)
         return await self.save(funko, actor)

@@ -22,6 +22,7 @@ PROBLEMS = {
     403: "The token lacks the role, or the Origin header is not allowed.",
     404: "No such Funko, version or resource (a deleted Funko is not found).",
     408: "The body did not arrive within 3 s: nothing was done, and the connection is closed.",
+    422: "The Idempotency-Key was used for another request: nothing was done.",
     412: "If-Match does not hold (another version, only weak tags, or a deleted Funko):"
     " nothing changed.",
     413: "The body is over 64 KiB.",
@@ -109,6 +110,24 @@ IF_NONE_MATCH = header(
     'ETags already held, or "*": 304 when one of them (compared weakly) is the current version.',
     ETAG_LIST,
 )
+IDEMPOTENCY_KEY = header(
+    "Idempotency-Key",
+    "Makes retrying this write safe: the first request with a key appends at most one event;"
+    " a retry with the same method, path, JSON body and If-Match gets the first answer again"
+    " (with Idempotent-Replayed: true), anything else under the key gets 422. Keys are the"
+    " token's sub's own, kept at least 24 hours; a request that fails records nothing.",
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+)
+WRITTEN = {
+    "X-Log-Position": {
+        "description": "The position of the event the write appended.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "Idempotent-Replayed": {
+        "description": "true when this is the first answer again, for a retried key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
 ACCEPT = header(
     "Accept",
     f"{NDJSON} streams every event after `after` (up to the head at the start), one a line.",

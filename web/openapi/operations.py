@@ -13,10 +13,12 @@ from web.openapi.objects import (
     FOR_ADMINS,
     FOR_AUDITORS,
     FUNKO_ID,
+    IDEMPOTENCY_KEY,
     IF_MATCH,
     IF_NONE_MATCH,
     PUBLIC,
     VERSION,
+    WRITTEN,
     Json,
     body,
     content,
@@ -31,7 +33,7 @@ from web.schemas import SearchParams
 from web.streams import StreamParams
 
 TEXT = {"type": "string"}
-WRITE_PROBLEMS = (400, 401, 403, 404, 408, 412, 413, 503)
+WRITE_PROBLEMS = (400, 401, 403, 404, 408, 412, 413, 422, 503)
 
 
 def operations() -> dict[tuple[str, str], Json]:
@@ -42,9 +44,10 @@ def operations() -> dict[tuple[str, str], Json]:
             "funkos",
             "Add a Funko (role admin).",
             FOR_ADMINS,
+            parameters=[IDEMPOTENCY_KEY],
             requestBody=body("FunkoBody"),
-            responses=funko_ok("Created.", "201", {"Location": {"schema": TEXT}})
-            | problems(400, 401, 403, 408, 413, 503),
+            responses=funko_ok("Created.", "201", {"Location": {"schema": TEXT}} | WRITTEN)
+            | problems(400, 401, 403, 408, 413, 422, 503),
         ),
         ("GET", "/api/v1/funkos"): operation(
             "searchFunkos",
@@ -76,26 +79,29 @@ def operations() -> dict[tuple[str, str], Json]:
             "funkos",
             "Set every field of a Funko (role admin).",
             FOR_ADMINS,
-            parameters=[FUNKO_ID, IF_MATCH],
+            parameters=[FUNKO_ID, IF_MATCH, IDEMPOTENCY_KEY],
             requestBody=body("FunkoBody"),
-            responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
+            responses=funko_ok("The Funko as changed.", headers=WRITTEN)
+            | problems(*WRITE_PROBLEMS),
         ),
         ("PATCH", "/api/v1/funkos/{id}"): operation(
             "amendFunko",
             "funkos",
             "Set some fields of a Funko (role admin).",
             FOR_ADMINS,
-            parameters=[FUNKO_ID, IF_MATCH],
+            parameters=[FUNKO_ID, IF_MATCH, IDEMPOTENCY_KEY],
             requestBody=body("FunkoPatch"),
-            responses=funko_ok("The Funko as changed.") | problems(*WRITE_PROBLEMS),
+            responses=funko_ok("The Funko as changed.", headers=WRITTEN)
+            | problems(*WRITE_PROBLEMS),
         ),
         ("DELETE", "/api/v1/funkos/{id}"): operation(
             "deleteFunko",
             "funkos",
             "Withdraw a Funko; its history stays (role admin).",
             FOR_ADMINS,
-            parameters=[FUNKO_ID, IF_MATCH],
-            responses={"204": {"description": "Deleted."}} | problems(400, 401, 403, 404, 412, 503),
+            parameters=[FUNKO_ID, IF_MATCH, IDEMPOTENCY_KEY],
+            responses={"204": {"description": "Deleted.", "headers": WRITTEN}}
+            | problems(400, 401, 403, 404, 412, 422, 503),
         ),
         ("GET", "/api/v1/categories"): operation(
             "listCategories",
