@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -23,40 +22,14 @@ if TYPE_CHECKING:
     from infrastructure.verification import Finding, Verified
 
 T = TypeVar("T")
-# On SIGTERM, what is in flight gets this long to finish (requests have a 3 s deadline, so only
-# a stream can need more); aiohttp then cancels what is left and waits as long again. aiohttp's
-# 60 s would let one stalled NDJSON reader hold the exit up for two minutes.
-SHUTDOWN_TIMEOUT = 5.0
 Progress = Callable[[int, int], None]
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
-async def _freeze_startup_objects(_: object) -> None:
-    # What exists once serving starts lives as long as the process: keep it out of the
-    # garbage collector's full passes, whose pauses are the stream's latency tail.
-    gc.collect()
-    gc.freeze()
-
-
 def serve(settings: Settings, _: argparse.Namespace) -> int:
-    import uvloop
-    from aiohttp import web
+    from web.serving import serve as serve_workers
 
-    from web.app import create_app
-    from web.request_ids import AccessLog
-
-    app = create_app(settings)
-    app.on_startup.append(_freeze_startup_objects)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop=uvloop.new_event_loop(),
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        access_log=logging.getLogger("aiohttp.access"),
-        access_log_class=AccessLog,
-    )
-    return 0
+    return serve_workers(settings)
 
 
 def migrate(settings: Settings, _: argparse.Namespace) -> int:

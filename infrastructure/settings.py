@@ -25,6 +25,7 @@ class Settings:
     port: int = 8080
     jwt_secret: str = ""
     ws_heartbeat: float = 30.0
+    workers: int = os.cpu_count() or 1  # server processes sharing the port
     allowed_origins: tuple[str, ...] = ()
     send_timeout: float = 10.0  # seconds an answer or frame may wait for a client not reading
     # Not in the environment (tests and benchmarks set it): entries a live subscriber may
@@ -47,6 +48,7 @@ class Settings:
             port=_number(env, "PORT", cls.port, int),
             jwt_secret=env.get("FUNKO_JWT_SECRET") or kept_secret(),
             ws_heartbeat=_number(env, "WS_HEARTBEAT", cls.ws_heartbeat, float),
+            workers=_number(env, "WORKERS", cls.workers, int),
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
             send_timeout=_number(env, "SEND_TIMEOUT", cls.send_timeout, float),
         )

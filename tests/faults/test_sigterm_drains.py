@@ -7,7 +7,6 @@ import signal
 import aiohttp
 import asyncpg
 
-from run import SHUTDOWN_TIMEOUT
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
 from tests.support.answers import Answer, ask
@@ -16,6 +15,7 @@ from tests.support.stalled_peers import tiny_socket
 from tests.support.streams import Listener, stream_path
 from tests.support.tokens import ADMIN, AUDITOR
 from tests.support.waiting import eventually
+from web.serving import SHUTDOWN_TIMEOUT
 
 WRITES = 12
 HELD = 0.5  # seconds the writes stay blocked after SIGTERM

@@ -61,7 +61,7 @@ async def stalled_beside_a_reader(
 async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
     fresh_database: str, servers: StartServer
 ) -> None:
-    server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT))
+    server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT), WORKERS="1")
     async with stalled_beside_a_reader(fresh_database, server) as (session, normal, peers):
         limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
         await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
@@ -73,7 +73,8 @@ async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
 async def test_sigterm_does_not_wait_on_subscribers_that_stopped_reading(
     fresh_database: str, servers: StartServer
 ) -> None:
-    server = await servers(fresh_database)  # the default send timeout: no 4008 meanwhile
+    # One worker: the metrics are each process's own. The default send timeout: no 4008 meanwhile.
+    server = await servers(fresh_database, WORKERS="1")
     async with stalled_beside_a_reader(fresh_database, server) as (_, normal, peers):
         assert not any(p.dropped() for p in peers)
         server.signal(signal.SIGTERM)

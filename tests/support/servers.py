@@ -6,6 +6,7 @@ environment variable overridden; ``Servers`` keeps those a test or a module star
 """
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -32,7 +33,18 @@ class ServerProcess:
         return self.process.returncode is None
 
     def signal(self, number: signal.Signals) -> None:
-        self.process.send_signal(number)
+        """Send ``number`` to the server: SIGKILL to all its processes (a crash of the service
+        kills its workers too), any other signal to the arbiter, which passes it on."""
+        if number == signal.SIGKILL:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.send_signal(number)
+
+    def workers(self) -> list[int]:
+        """The pids of the worker processes serving now."""
+        tasks = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in tasks.read_text().split()]
 
     async def exited(self, within: float) -> int:
         """The exit code, once the process has ended (fails after ``within`` seconds)."""
@@ -43,7 +55,7 @@ class ServerProcess:
 
     async def kill(self) -> None:
         if self.running:
-            self.process.kill()
+            self.signal(signal.SIGKILL)
         await self.process.wait()
 
 
@@ -71,7 +83,14 @@ async def start_server(
     }
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "run.py", "serve", cwd=ROOT, env=environment, stdout=out, stderr=out
+            sys.executable,
+            "run.py",
+            "serve",
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # its workers in its process group, killed with it
         )
     server = ServerProcess(process, port, log)
     loop = asyncio.get_running_loop()
