@@ -15,6 +15,7 @@ from tests.faults.conftest import StartServer
 from tests.faults.private_postgres import PrivatePostgres
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
 from tests.support.answers import Answer, ask
+from tests.support.servers import ServerProcess
 from tests.support.shop import FUNKOS, decode, funko_fields, unique
 from tests.support.stalled_peers import tiny_socket
 from tests.support.streams import (
@@ -193,7 +194,7 @@ async def test_in_an_outage_live_subscribers_stay_a_replay_gets_1011_and_all_res
             assert written.status == 201, written
         async with bootstrap.running(stoppable_database) as parts:  # for the log, as it is
             pool = parts.pool
-            await eventually_listening(pool)
+            await eventually_listening(pool, server)
             late = Listener(await session.ws_connect(stream_path()))
             await late.reach(0)
             newest = await head(pool)
@@ -212,10 +213,10 @@ async def test_in_an_outage_live_subscribers_stay_a_replay_gets_1011_and_all_res
             await check_stream(resumed, pool, replaying.positions[-1], newest)
 
 
-async def eventually_listening(pool: asyncpg.Pool) -> None:
-    """Wait for the server's LISTEN connection to be back on the database."""
+async def eventually_listening(pool: asyncpg.Pool, server: ServerProcess) -> None:
+    """Wait for the LISTEN connections of the server's workers to be back on the database."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RECOVERY
-    while len(await listen_backends(pool)) != 1:
+    while len(await listen_backends(pool)) != len(server.workers()):
         assert loop.time() < deadline, f"no LISTEN connection within {RECOVERY} s"
         await asyncio.sleep(0.1)
