@@ -7,7 +7,7 @@ DEV := $(VENV)/.dev-installed
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench migrate token clean chromium
+.PHONY: run test lint bench migrate token clean chromium wrk
 
 $(RUNTIME): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,16 +27,20 @@ migrate: $(RUNTIME)
 test: $(DEV) chromium
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
-# The browser tests drive Debian's chromium: installed when missing (scripts/install-chromium).
+# The browser tests drive Debian's chromium, the bench loads servers with wrk: both installed
+# from Debian's packages when missing (scripts/install-debian-package).
 chromium:
-	@test -x $(CHROMIUM) || scripts/install-chromium
+	@test -x $(CHROMIUM) || scripts/install-debian-package chromium
+
+wrk:
+	@command -v wrk >/dev/null || scripts/install-debian-package wrk
 
 lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 
-bench: $(DEV)
+bench: $(DEV) wrk
 	$(PY) -m bench
 
 clean:

@@ -26,7 +26,7 @@ def _headline(result: Result) -> str:
 
 
 async def run(config: Config) -> list[tuple[Phase, Result]]:
-    """Each chosen phase in turn, then its figures set beside its ``beside`` phase's."""
+    """Each chosen phase in turn, then its figures set beside its ``beside`` phases' figures."""
     done: dict[str, Result] = {}
     ran: list[tuple[Phase, Result]] = []
     async with throwaway_database() as url:
@@ -34,8 +34,9 @@ async def run(config: Config) -> list[tuple[Phase, Result]]:
         for phase in chosen(config.phases):
             _say(f"bench: {phase.name}: {phase.measures} ...")
             result = done[phase.name] = await phase.run(context)
-            if phase.beside in done:
-                result.compare(done[phase.beside])
+            for beside in phase.beside:  # the first that has a figure gives its baseline
+                if beside in done:
+                    result.compare(done[beside])
             _say(f"bench: {phase.name}: {_headline(result)}")
             ran.append((phase, result))
     return ran

@@ -25,6 +25,15 @@ async def throwaway_database() -> AsyncIterator[str]:
         await drop_database(server, url)
 
 
+async def count_rows(url: str, table: str) -> int:
+    """How many rows ``table`` (a name the bench writes) holds."""
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    finally:
+        await conn.close()
+
+
 async def count_events(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:

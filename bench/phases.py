@@ -8,7 +8,6 @@ phases measure their own baseline (see bench/README.md).
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 
 from bench import (
     audit_phase,
@@ -30,7 +29,9 @@ class Phase:
     name: str
     measures: str
     run: Callable[[Context], Awaitable[Result]]
-    beside: str | None = None  # an earlier phase, if the baseline is not the phase's own
+    # Earlier phases whose same-named figures are this one's baselines (the first that has a
+    # figure gives it), if the baseline is not the phase's own.
+    beside: tuple[str, ...] = ()
 
 
 PHASES = (
@@ -38,25 +39,41 @@ PHASES = (
         "baseline",
         "plain-SQL appends: 16 connections, one locked INSERT + NOTIFY per transaction",
         baseline.run,
-        beside="baseline",
+        beside=("baseline",),
     ),
     Phase(
         "service",
         "FunkoService.create from 64 tasks over the group-committing store; the hash chain",
         service_phase.run,
-        beside="baseline",
+        beside=("baseline",),
+    ),
+    Phase(
+        "crud",
+        "a plain CRUD server on the same stack (one transaction per create), wrk, 64 connections",
+        http_phase.crud,
+    ),
+    Phase(
+        "ceiling",
+        "the same stack answering creates with no database: the HTTP ceiling",
+        http_phase.ceiling,
     ),
     Phase(
         "http",
-        "POST /api/v1/funkos from 64 keep-alive connections to one run.py serve",
-        http_phase.run,
-        beside="baseline",
+        "POST /api/v1/funkos to run.py serve with one worker, wrk, 64 connections",
+        http_phase.service,
+        beside=("crud", "ceiling"),
     ),
     Phase(
-        "http2",
-        "POST /api/v1/funkos from 64 connections spread over two run.py serve processes",
-        partial(http_phase.run, processes=2),
-        beside="baseline",
+        "http-cores",
+        "the same with one worker per core",
+        http_phase.service_on_every_core,
+        beside=("crud",),
+    ),
+    Phase(
+        "http-keyed",
+        "the same with one worker, every request with an Idempotency-Key of its own",
+        http_phase.service_keyed,
+        beside=("http",),
     ),
     Phase(
         "fanout",

@@ -66,14 +66,17 @@ async def serving(
                 await proc.wait()
 
 
-def server(url: str, port: int, secret: str, log: IO[bytes]) -> AbstractAsyncContextManager[int]:
-    """The real server (run.py serve) on ``port`` and the database ``url``."""
+def server(
+    url: str, port: int, secret: str, log: IO[bytes], workers: int = 1
+) -> AbstractAsyncContextManager[int]:
+    """The real server (run.py serve) on ``port`` and the database ``url``, with ``workers``."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "HOST": HOST,
         "PORT": str(port),
         "FUNKO_JWT_SECRET": secret,
+        "WORKERS": str(workers),
     }
     return serving([sys.executable, "run.py", "serve"], port, log, env)
 
@@ -209,6 +212,7 @@ async def record_profile(spy: str, pid: int, delay: float, seconds: float, outpu
         str(max(1, int(seconds))),
         "--pid",
         str(pid),
+        "--subprocesses",  # run.py serve's workers are the arbiter's children
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

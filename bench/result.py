@@ -74,10 +74,11 @@ class Result:
             self.error_samples.append(what)
 
     def compare(self, other: "Result") -> None:
-        """Set each figure's baseline to ``other``'s figure of the same name, if it has one."""
+        """Give each figure still without a baseline ``other``'s figure of the same name, if it
+        has one."""
         values = {f.name: f.value for f in other.figures}
         for figure in self.figures:
-            if figure.name in values:
+            if figure.baseline is None and figure.name in values:
                 figure.baseline = values[figure.name]
 
     @property

@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from bench.loadgen import encode_requests, read_response
+from bench.raw_http import encode_requests, read_response
 from bench.stats import percentile
 
 CONNECTIONS = 8  # opened up front; more when all are busy
