@@ -6,9 +6,12 @@ line logged meanwhile, from any module, carries it. Kept free of aiohttp so the 
 
 import contextvars
 import logging
+import os
 import sys
+from datetime import UTC, datetime
 from typing import TextIO
 
+import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -21,6 +24,14 @@ class WithRequestId(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = REQUEST_ID.get()
         return True
+
+
+def write_line(level: str, logger: str, message: str, **fields: object) -> None:
+    """One JSON line on stderr shaped as the handler below shapes a record, without the
+    ``logging`` machinery: for the lines written on every request."""
+    line = {"level": level, "logger": logger, "message": message, **fields}
+    line["timestamp"] = datetime.now(UTC).isoformat()
+    os.write(sys.stderr.fileno(), orjson.dumps(line) + b"\n")
 
 
 def configure(level: int = logging.INFO) -> None:

@@ -5,12 +5,14 @@ sent back on every response (WebSocket upgrades and streams too) and set, while 
 handled, where infrastructure/json_logs.py stamps it on every log line.
 """
 
+import logging
 import re
 import uuid
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from infrastructure import json_logs
 from infrastructure.json_logs import REQUEST_ID
 from web.problems import Handler
 
@@ -38,20 +40,23 @@ async def send_request_id(request: web.Request, response: web.StreamResponse) ->
 
 
 class AccessLog(AbstractAccessLogger):
-    """One line per request, after its response: method, path, status, duration, id."""
+    """One line per request, after its response: method, path, status, duration, id.
+
+    The line is the JSON line json_logs writes for any record, written straight to stderr:
+    through ``logging`` and its JSON formatter it cost about a tenth of a request's time."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status,
-            extra={
-                "request_id": request.get(KEY),
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(time * 1000, 3),
-                "remote": request.remote,
-            },
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        method, path, status = request.method, request.path, response.status
+        json_logs.write_line(
+            "INFO",
+            self.logger.name,
+            f"{method} {path} {status}",
+            request_id=request.get(KEY),
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=round(time * 1000, 3),
+            remote=request.remote,
         )
