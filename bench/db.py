@@ -40,3 +40,12 @@ async def count_events(url: str) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM events"))
     finally:
         await conn.close()
+
+
+async def log_head(url: str) -> int:
+    """The log's last position (0 when empty)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT position FROM log_head"))
+    finally:
+        await conn.close()

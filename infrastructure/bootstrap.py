@@ -78,7 +78,7 @@ async def running(url: str, **pool_options: Any) -> AsyncIterator[Running]:
     projection in their transaction, reads from the read model and the log."""
     async with (
         database(url, **pool_options) as pool,
-        EventStore(pool, CatalogProjection()) as store,
+        EventStore(pool) as store,
     ):
         service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
         yield Running(pool, store, service, AuditLog(pool), LogStatus(pool), IdempotencyKeys(pool))

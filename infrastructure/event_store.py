@@ -12,11 +12,14 @@ Each append NOTIFYs ``funko_events`` (delivered at commit): a wake-up for the lo
 every server process, never the data; they read the log from their own position.
 
 Group commit: concurrent ``append`` calls queue their commands; one committer task per
-process drains the queue into one transaction, checks each command's expected version on
-its own (so each keeps its own success or conflict), inserts the accepted events with one
-statement, lets the projection follow in the same transaction, and commits once. The
-committer keeps one connection for itself, planned per execution (``force_custom_plan``):
-a plan cached while the tables were small would otherwise scan them whole for ``= ANY``.
+process drains the queue into one call of ``append_batch`` (migration 0007), one statement and
+so one transaction and one round trip. It accepts each command on its own (so each keeps its
+own success or conflict: its Funko at the version it expects, counting the commands accepted
+before it; the command it follows accepted; its Idempotency-Key not yet recorded), numbers and
+hash-chains the accepted events, inserts them with their keys, folds them into the catalog
+(``catalog_apply``, the projection's own fold), moves the head, and NOTIFYs. The committer
+keeps one connection for itself, planned per execution (``force_custom_plan``): a plan cached
+while the tables were small would otherwise scan them whole.
 """
 
 from __future__ import annotations
@@ -24,22 +27,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Generator, Sequence
+from contextvars import ContextVar
 from functools import partial
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import IdempotencyKey, KeyTaken, VersionConflict
-from infrastructure import hash_chain
-from infrastructure.database import UNAVAILABLE, Connection
-from infrastructure.events import LoggedEvent, NewEvent
+from infrastructure.database import UNAVAILABLE
+from infrastructure.events import NewEvent
+from infrastructure.projection import CatalogProjection, name_key
 
 MAX_BATCH = 512
 log = logging.getLogger(__name__)
+# When the current request's commands must commit by (wall clock, epoch seconds), if it has a
+# deadline: append_batch refuses a command it reaches after that (the head's lock held it, or
+# a frozen database), so the request's caller, answered "too late", can trust it was not
+# applied. It compares with the database's clock: a skew between the hosts narrows or widens
+# the margin the web layer leaves (web/deadline.py).
+COMMIT_BY: ContextVar[float | None] = ContextVar("commit_by", default=None)
 
 
 class StoreUnavailable(Exception):
@@ -50,14 +60,6 @@ class AppendRefused(Exception):
     """The database refused a command's events (a bug: the domain should have caught it)."""
 
 
-class Follower(Protocol):
-    """A projection that moves in the append transaction (see projection.py)."""
-
-    async def follow(
-        self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]
-    ) -> None: ...
-
-
 class Appending:
     """One command queued for the log; awaiting it gives its events' positions.
 
@@ -66,21 +68,20 @@ class Appending:
     transaction: its expected version alone cannot tell that state from a rival's.
     """
 
-    __slots__ = ("after", "bodies", "events", "expected", "future", "key", "positions", "taken")
+    __slots__ = ("after", "commit_by", "event", "future", "key", "outcome", "positions")
 
     def __init__(
         self,
-        events: Sequence[NewEvent],
-        bodies: list[bytes],
+        event: NewEvent,
         after: Appending | None,
         key: IdempotencyKey | None = None,
         refused: Exception | None = None,
     ) -> None:
-        self.expected = events[0].version - 1
-        self.events, self.bodies, self.after, self.key = events, bodies, after, key
+        self.event, self.after, self.key = event, after, key
+        self.commit_by = COMMIT_BY.get()
         self.future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self.positions: list[int] = []
-        self.taken = False  # its key made an event already
+        self.outcome = CONFLICT  # append_batch's, once it has answered
         if refused is not None:
             self.future.set_exception(refused)
 
@@ -99,46 +100,30 @@ class Appending:
 
 
 APPEND = """
-WITH appended AS (
-INSERT INTO events
-    (position, funko_id, version, type, topic, state, data, changes, actor, created_at, hash)
-SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::text[], $5::text[],
-                     $6::json[], $7::json[], $8::json[], $9::text[], $10::timestamptz[],
-                     $11::bytea[])
-), keyed AS (
-INSERT INTO idempotency_keys (owner, key, fingerprint, position)
-SELECT * FROM unnest($14::text[], $15::text[], $16::bytea[], $17::bigint[])
-)
-UPDATE log_head SET position = $12::bigint, hash = $13::bytea
-RETURNING pg_notify('funko_events', $12::bigint::text)
+SELECT append_batch($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::text[], $9::timestamptz[], $10::int[], $11::text[],
+                    $12::text[], $13::bytea[], $14::text[], $15::float8[])
 """
-TAKEN = """
-SELECT owner, key FROM idempotency_keys
-WHERE (owner, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-"""
-VERSIONS = """
-SELECT DISTINCT ON (funko_id) funko_id, version FROM events
-WHERE funko_id = ANY($1::uuid[]) ORDER BY funko_id, version DESC
-"""
+# append_batch's outcomes besides a position: its Funko not at the version it expects (or the
+# command it follows refused), its key made an event already, its commit-by time had passed.
+CONFLICT, TAKEN, LATE = 0, -1, -2
 
 
 class EventStore:
     """Appends (group-committed) and reads of the event log. Use as ``async with``."""
 
-    def __init__(self, pool: asyncpg.Pool, follower: Follower, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, pool: asyncpg.Pool, max_batch: int = MAX_BATCH) -> None:
         self._pool = pool
-        self._follower = follower
         self._max_batch = max_batch
         self._queue: list[Appending] = []
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
-        # Events committed by this store, wall time spent in commit transactions, and the
-        # hash chain's part of it (read by /metrics and the bench).
+        # Events committed by this store, and wall time spent in commits (read by /metrics and
+        # the bench).
         self.appended = 0
         self.committing_seconds = 0.0
-        self.hashing_seconds = 0.0
 
     async def __aenter__(self) -> EventStore:
         self._task = asyncio.create_task(self._commit_forever(), name="event-store-committer")
@@ -158,27 +143,20 @@ class EventStore:
         await self._drop_connection()
 
     def append(
-        self,
-        events: Sequence[NewEvent],
-        after: Appending | None = None,
-        key: IdempotencyKey | None = None,
+        self, event: NewEvent, after: Appending | None = None, key: IdempotencyKey | None = None
     ) -> Appending:
-        """Queue one command's events of one Funko, to be appended atomically after what is
-        queued already (and only if ``after`` is, when given), with ``key`` recorded in the
-        same transaction; await it for their positions.
+        """Queue one command's event, to be appended after what is queued already (and only if
+        ``after`` is, when given), with ``key`` recorded in the same transaction; await it for
+        its position (a list of one).
 
         The awaited outcome is VersionConflict (nothing written) when the Funko is no longer
-        at ``events[0].version - 1``, or ``after`` was not appended; KeyTaken when ``key``
-        made an event already.
+        at ``event.version - 1``, or ``after`` was not appended; KeyTaken when ``key`` made an
+        event already; StoreUnavailable when the database took it up after ``COMMIT_BY``.
         """
-        try:  # what cannot be encoded fails here, alone, not in a batch
-            bodies = [hash_chain.body(e) for e in events]
-        except UnicodeError as error:
-            return Appending(events, [], after, refused=_refused(error))
         if self._closing or self._task is None:
             closed = StoreUnavailable("the event store is closed")
-            return Appending(events, [], after, refused=closed)
-        command = Appending(events, bodies, after, key)
+            return Appending(event, after, refused=closed)
+        command = Appending(event, after, key)
         self._queue.append(command)
         self._wake.set()
         return command
@@ -248,22 +226,21 @@ class EventStore:
             self.committing_seconds += perf_counter() - started
 
     async def _commit_transaction(self, batch: Sequence[Appending]) -> None:
-        conn = await self._connection()
-        async with conn.transaction():
-            head_before, tip = await _head_and_tip(conn)
-            versions, taken = await _versions(conn, batch), await _taken(conn, batch)
-            accepted = _number(batch, versions, taken, head_before)
-            if accepted:
-                started = perf_counter()
-                hashes = _chain(tip, [(p, body) for p, _, body in accepted])
-                self.hashing_seconds += perf_counter() - started
-                positions = [p for p, _, _ in accepted]
-                columns = zip(*(e for _, e, _ in accepted), strict=True)  # an array per field
-                tip_of_log = (positions[-1], hashes[-1])
-                await conn.execute(APPEND, positions, *columns, hashes, *tip_of_log, *_keys(batch))
-                logged = [LoggedEvent(p, e.funko_id, e.type, e.data) for p, e, _ in accepted]
-                await self._follower.follow(conn, head_before, logged)
-        self.appended += len(accepted)
+        for command in batch:
+            command.positions, command.outcome = [], CONFLICT  # a retried one starts afresh
+        candidates = _candidates(batch)
+        if candidates:
+            conn = await self._connection()
+            arguments = _arguments(candidates)
+            outcomes = await conn.fetchval(APPEND, *arguments)
+            if outcomes is None:  # the catalog is behind the log: catch it up, then append
+                await CatalogProjection().catch_up(conn)
+                outcomes = await conn.fetchval(APPEND, *arguments)
+            for command, outcome in zip(candidates, outcomes, strict=True):
+                command.outcome = outcome
+                if outcome > 0:
+                    command.positions = [outcome]
+            self.appended += sum(1 for outcome in outcomes if outcome > 0)
         # Settle only after commit, so a loser that retries loads the winner's events.
         for command in batch:
             if command.future.done():
@@ -271,7 +248,7 @@ class EventStore:
             if command.positions:
                 command.future.set_result(command.positions)
             else:
-                command.future.set_exception(KeyTaken() if command.taken else VersionConflict())
+                command.future.set_exception(_refusal(command.outcome))
 
     async def load(self, funko_id: UUID, upto: int | None = None) -> list[asyncpg.Record]:
         """The stored events of one Funko in version order, up to version ``upto`` if given:
@@ -284,84 +261,49 @@ class EventStore:
         )
 
 
-async def _versions(conn: Connection, batch: Sequence[Appending]) -> dict[UUID, int]:
-    """The current version of each Funko the batch changes. Creates name fresh uuid4s
-    (expected 0): they need no lookup, and UNIQUE (funko_id, version) stands behind that."""
-    ids = list({c.events[0].funko_id for c in batch if c.expected})
-    return {r[0]: r[1] for r in await conn.fetch(VERSIONS, ids)} if ids else {}
-
-
-async def _taken(conn: Connection, batch: Sequence[Appending]) -> set[tuple[str, str]]:
-    """The batch's Idempotency-Keys already recorded. The log head's lock orders appenders, so
-    any other transaction that recorded one of them has committed by now, and shows."""
-    keyed = [c.key for c in batch if c.key is not None]
-    if not keyed:
-        return set()
-    rows = await conn.fetch(TAKEN, [k.owner for k in keyed], [k.key for k in keyed])
-    return {(row[0], row[1]) for row in rows}
-
-
-def _number(
-    batch: Sequence[Appending], versions: dict[UUID, int], taken: set[tuple[str, str]], head: int
-) -> list[tuple[int, NewEvent, bytes]]:
-    """The accepted commands' events, numbered from ``head``: (position, event, chain body).
-
-    A command is accepted if its Funko is at the version it expects (counting the commands
-    accepted before it), the command it follows stands, its Idempotency-Key (if any) made no
-    event yet, and its caller has not given up: one answered 503 must not be applied later,
-    when the database answers again."""
-    accepted: list[tuple[int, NewEvent, bytes]] = []
+def _candidates(batch: Sequence[Appending]) -> list[Appending]:
+    """The commands worth sending: not given up by their callers (one answered 503 must not be
+    applied later, when the database answers again), and following a command that stands or is
+    sent with them."""
+    sent: set[int] = set()
+    candidates = []
     for command in batch:
-        command.positions, command.taken = [], False  # a retried command starts afresh
-        funko_id = command.events[0].funko_id
-        if (
-            command.future.cancelled()
-            or versions.get(funko_id, 0) != command.expected
-            or (command.after is not None and not command.after.stands())
+        after = command.after
+        if command.future.cancelled() or (
+            after is not None and id(after) not in sent and not after.stands()
         ):
             continue
-        if command.key is not None:
-            owned = (command.key.owner, command.key.key)
-            if owned in taken:
-                command.taken = True
-                continue
-            taken.add(owned)
-        versions[funko_id] = command.expected + len(command.events)
-        for new, body in zip(command.events, command.bodies, strict=True):
-            head += 1
-            command.positions.append(head)
-            accepted.append((head, new, body))
-    return accepted
+        sent.add(id(command))
+        candidates.append(command)
+    return candidates
 
 
-def _keys(batch: Sequence[Appending]) -> tuple[list[str], list[str], list[bytes], list[int]]:
-    """The accepted commands' Idempotency-Keys as columns: owner, key, fingerprint, position."""
-    keyed = [(c.key, c.positions[-1]) for c in batch if c.key is not None and c.positions]
-    return (
-        [k.owner for k, _ in keyed],
-        [k.key for k, _ in keyed],
-        [k.fingerprint for k, _ in keyed],
-        [p for _, p in keyed],
-    )
+def _arguments(candidates: Sequence[Appending]) -> list[list[Any]]:
+    """append_batch's arrays: the events' columns, what each follows, their keys, name keys,
+    commit-by times."""
+    index = {id(c): n for n, c in enumerate(candidates, start=1)}
+    columns: list[list[Any]] = [list(c) for c in zip(*(c.event for c in candidates), strict=True)]
+    keys = [c.key for c in candidates]
+    return [
+        *columns,
+        [index.get(id(c.after), 0) if c.after is not None else 0 for c in candidates],
+        [k.owner if k else None for k in keys],
+        [k.key if k else None for k in keys],
+        [k.fingerprint if k else None for k in keys],
+        [name_key(c.event.data) for c in candidates],
+        [c.commit_by for c in candidates],
+    ]
 
 
-async def _head_and_tip(conn: Connection) -> tuple[int, bytes]:
-    """The newest position and its hash, locked until commit (see the module docstring)."""
-    row = await conn.fetchrow("SELECT position, hash FROM log_head FOR UPDATE")
-    assert row is not None  # migration 0001 inserts the one row; nothing deletes it
-    return row[0], row[1]
+def _refusal(outcome: int) -> Exception:
+    if outcome == TAKEN:
+        return KeyTaken()
+    if outcome == LATE:
+        return StoreUnavailable("the database took the write up too late to commit it in time")
+    return VersionConflict()
 
 
 def _refused(cause: Exception) -> AppendRefused:
     refused = AppendRefused(f"the append failed: {cause!r}")
     refused.__cause__ = cause
     return refused
-
-
-def _chain(tip: bytes, chained: Sequence[tuple[int, bytes]]) -> list[bytes]:
-    """The hashes of consecutive events after the one hashed ``tip``."""
-    hashes = []
-    for position, body in chained:
-        tip = hash_chain.follow(tip, position, body)
-        hashes.append(tip)
-    return hashes

@@ -85,7 +85,7 @@ class EventSourcedFunkos:
         state = funko.as_dict()
         new = new_event(self._mapper, funko, pending[0], actor, state)
         previous = after.appending if isinstance(after, Saving) else None
-        return Saving(self._store.append([new], previous, key), new, state)
+        return Saving(self._store.append(new, previous, key), new, state)
 
 
 def new_event(

@@ -9,20 +9,29 @@ task, and at the deadline it is cancelled and left to clean up while the client 
 answer: 408 if the client had not even sent its whole body, else 503. Once a response is under
 way (an NDJSON stream, a WebSocket) it may take as long as it needs to start.
 
+A write's commit may be under way in the database when the deadline comes: a 503 must then not
+hide a write that commits a moment later. So the handler's writes carry a commit-by time
+(event_store.COMMIT_BY), COMMIT_MARGIN before the deadline, after which the database refuses
+them; only a commit the database took up before that and then took more than the margin to
+finish (a host frozen at that very moment) can still land behind a 503.
+
 A client that never reads its answers (pipelining requests, say) would hold a handler, its
 connection and the kernel's buffers for ever: an answer the client has not taken within the
 send timeout has its connection reset.
 """
 
 import asyncio
+import time
 
 from aiohttp import web
 
+from infrastructure.event_store import COMMIT_BY
 from web.connections import reset
 from web.keys import SETTINGS
 from web.problems import Handler, Problem
 
 DEADLINE = 3.0
+COMMIT_MARGIN = 0.5  # seconds before the deadline by which a write must be taken up to commit
 
 
 class Due:
@@ -41,7 +50,11 @@ async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse
     deadline."""
     loop = asyncio.get_running_loop()
     due = request[DUE] = Due(loop.time() + DEADLINE)
-    work = asyncio.ensure_future(handler(request))
+    commit_by = COMMIT_BY.set(time.time() + DEADLINE - COMMIT_MARGIN)
+    try:
+        work = asyncio.ensure_future(handler(request))  # in a copy of this context
+    finally:
+        COMMIT_BY.reset(commit_by)
     try:
         while not work.done():
             await asyncio.wait({work}, timeout=None if due.at is None else due.at - loop.time())
@@ -67,8 +80,8 @@ def _overdue(request: web.Request) -> Problem:
         503,
         "Service unavailable",
         f"The request was not answered within {DEADLINE:g} s and was given up: the server is"
-        " too busy or its database too slow. A write was not applied unless its commit had"
-        " already begun: read before retrying it.",
+        " too busy or its database too slow. A write given up so is not applied (its commit"
+        " is refused once its time is up): send it again, under an Idempotency-Key to be sure.",
         headers={"Retry-After": "1"},
     )
 

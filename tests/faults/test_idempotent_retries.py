@@ -3,8 +3,6 @@ happens to the first request, one key makes at most one event."""
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import aiohttp
@@ -12,13 +10,9 @@ import asyncpg
 
 from tests.faults.conftest import StartServer
 from tests.support.answers import Answer, ask
+from tests.support.commits import blocked_commit, log_head_held
 from tests.support.shop import FUNKOS, funko_fields
 from tests.support.tokens import ADMIN
-
-BLOCKED = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%log_head%'
-"""
 
 
 async def created_named(url: str, name: str) -> int:
@@ -28,32 +22,6 @@ async def created_named(url: str, name: str) -> int:
         return int(await conn.fetchval(sql, name))
     finally:
         await conn.close()
-
-
-@asynccontextmanager
-async def log_head_held(url: str) -> AsyncIterator[asyncpg.Connection]:
-    """The log head's row lock, held until the block ends: every commit waits meanwhile."""
-    holder = await asyncpg.connect(url)
-    transaction = holder.transaction()
-    await transaction.start()
-    await holder.execute("SELECT position FROM log_head FOR UPDATE")
-    try:
-        yield holder
-    finally:
-        await transaction.rollback()
-        await holder.close()
-
-
-async def blocked_commit(url: str) -> None:
-    watcher = await asyncpg.connect(url)
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5
-        while not await watcher.fetchval(BLOCKED):
-            assert loop.time() < deadline, "the write never reached the database"
-            await asyncio.sleep(0.02)
-    finally:
-        await watcher.close()
 
 
 def post(

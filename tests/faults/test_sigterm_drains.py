@@ -10,6 +10,7 @@ import asyncpg
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import outgrowing_socket_buffers, seed_bulky
 from tests.support.answers import Answer, ask
+from tests.support.commits import blocked_commit
 from tests.support.shop import FUNKOS, funko_fields, unique
 from tests.support.stalled_peers import tiny_socket
 from tests.support.streams import Listener, stream_path
@@ -22,11 +23,6 @@ HELD = 0.5  # seconds the writes stay blocked after SIGTERM
 # From SIGTERM to the exit: aiohttp waits for handlers up to run.py's shutdown timeout, cancels
 # what is left and waits as long again; then the pool closes. And some slack.
 EXIT_WITHIN = 2 * SHUTDOWN_TIMEOUT + 3.0
-# A commit waiting for the log head's row lock, which the test holds.
-BLOCKED_COMMITS = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%log_head%'
-"""
 
 
 class HeldStream:
@@ -55,14 +51,6 @@ class SentRequests:
 
     async def _sent(self, *_: object) -> None:
         self.count += 1
-
-
-async def blocked_commit(watcher: "asyncpg.Connection[asyncpg.Record]") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while not await watcher.fetchval(BLOCKED_COMMITS):
-        assert loop.time() < deadline, "the writes never reached the database"
-        await asyncio.sleep(0.02)
 
 
 async def test_sigterm_lets_requests_in_flight_finish_says_1001_to_subscribers_and_exits_0(
@@ -103,7 +91,7 @@ async def test_sigterm_lets_requests_in_flight_finish_says_1001_to_subscribers_a
             ] + [ask(session, "PATCH", item, json={"stock": n}, headers=ADMIN) for n in range(2)]
             already_sent = sent.count
             pending: list[asyncio.Task[Answer]] = [asyncio.create_task(w) for w in writes]
-            await blocked_commit(watcher)
+            await blocked_commit(fresh_database)
             await eventually(lambda: sent.count - already_sent == len(pending), 5, "all sent")
             await asyncio.sleep(0.2)  # the server reads them; they queue behind the lock
 

@@ -33,8 +33,8 @@ async def append_beside(store: EventStore, good: list[Funko], odd: NewEvent) -> 
     """The outcomes of appending ``good``'s pending events with ``odd`` among them (fourth),
     all queued at once: so they share a batch."""
     return await asyncio.gather(
-        *(store.append([pending_event(f)]) for f in good[:3]),
-        store.append([odd]),
-        *(store.append([pending_event(f)]) for f in good[3:]),
+        *(store.append(pending_event(f)) for f in good[:3]),
+        store.append(odd),
+        *(store.append(pending_event(f)) for f in good[3:]),
         return_exceptions=True,
     )

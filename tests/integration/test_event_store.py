@@ -2,9 +2,11 @@
 
 import asyncio
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from itertools import pairwise
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -12,12 +14,9 @@ import pytest
 from domain.funko import Funko
 from domain.ports import VersionConflict
 from domain.services import FunkoService
-from infrastructure.database import Connection
 from infrastructure.envelopes import head as log_head
-from infrastructure.event_store import AppendRefused, EventStore
-from infrastructure.events import LoggedEvent
+from infrastructure.event_store import COMMIT_BY, AppendRefused, EventStore, StoreUnavailable
 from infrastructure.funko_repository import EventSourcedFunkos
-from infrastructure.projection import CatalogProjection
 from tests.integration.funko_events import append_beside, new_fields, pending_event
 from tests.support.shop import unique
 
@@ -28,10 +27,10 @@ EVENTS_EACH = 200
 async def append_history(store: EventStore) -> tuple[UUID, list[int]]:
     """One Funko's versions 1..EVENTS_EACH, appended one command at a time."""
     funko = Funko.register(new_fields())
-    positions = await store.append([pending_event(funko)])
+    positions = await store.append(pending_event(funko))
     for stock in range(2, EVENTS_EACH + 1):
         funko.amend({"stock": stock})
-        positions += await store.append([pending_event(funko)])
+        positions += await store.append(pending_event(funko))
     return funko.id, positions
 
 
@@ -90,8 +89,8 @@ async def test_a_stale_version_writes_nothing_while_its_batch_mate_commits(
     other = Funko.register(new_fields())
 
     refused, committed = await asyncio.gather(
-        store.append([pending_event(stale)]),
-        store.append([pending_event(other)]),
+        store.append(pending_event(stale)),
+        store.append(pending_event(other)),
         return_exceptions=True,
     )
 
@@ -112,8 +111,8 @@ async def test_of_two_writers_from_the_same_version_exactly_one_commits(
     second.amend({"stock": 6})
 
     results = await asyncio.gather(
-        store.append([pending_event(first)]),
-        store.append([pending_event(second)]),
+        store.append(pending_event(first)),
+        store.append(pending_event(second)),
         return_exceptions=True,
     )
 
@@ -122,6 +121,32 @@ async def test_of_two_writers_from_the_same_version_exactly_one_commits(
     winner = 5 if isinstance(results[1], VersionConflict) else 6
     current = await repository.get(funko.funko_id)
     assert (current.version, current.stock) == (2, winner)
+
+
+async def test_a_command_taken_up_after_its_commit_by_time_is_refused_and_its_mate_commits(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    head = await log_head(pool)
+    late, timeless = Funko.register(new_fields()), Funko.register(new_fields())
+    holder = await pool.acquire()
+    try:
+        async with holder.transaction():  # every commit waits for the log head meanwhile
+            await holder.execute("SELECT position FROM log_head FOR UPDATE")
+            commit_by = COMMIT_BY.set(time.time() + 0.2)
+            try:
+                refused = asyncio.ensure_future(store.append(pending_event(late)))
+            finally:
+                COMMIT_BY.reset(commit_by)
+            committed = asyncio.ensure_future(store.append(pending_event(timeless)))
+            await asyncio.sleep(0.5)
+            assert not refused.done()
+    finally:
+        await pool.release(holder)
+
+    with pytest.raises(StoreUnavailable, match="too late"):
+        await refused
+    assert await committed == [head + 1]
+    assert await store.load(late.id) == []
 
 
 async def test_concurrent_amends_without_if_match_are_all_applied(
@@ -146,22 +171,23 @@ async def test_concurrent_amends_without_if_match_are_all_applied(
     assert json.loads(document.json)["stock"] == rows[-1]["stock"]
 
 
-class ProjectionBroke(Exception):
-    """What the breaking follower raises."""
-
-
-class BreakingFollower:
-    """The real catalog projection, which then fails ``failures`` times in the transaction."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.projection = CatalogProjection()
-
-    async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
-        await self.projection.follow(conn, head_before, new)
-        if self.failures:
-            self.failures -= 1
-            raise ProjectionBroke()
+@asynccontextmanager
+async def projection_breaking_on(pool: asyncpg.Pool, name: str) -> AsyncIterator[None]:
+    """The catalog projection fails (as a bug in it would) whenever it folds a Funko named
+    ``name``, until the block ends."""
+    trigger = f"breaks_{uuid4().hex[:12]}"
+    quoted = name.replace("'", "''")
+    await pool.execute(
+        f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NEW.name = '{quoted}' THEN RAISE EXCEPTION 'projection broke'; END IF;"
+        f" RETURN NEW; END $$;"
+        f" CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON catalog_funkos"
+        f" FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+    )
+    try:
+        yield
+    finally:
+        await pool.execute(f"DROP TRIGGER {trigger} ON catalog_funkos; DROP FUNCTION {trigger}()")
 
 
 async def positions_of(pool: asyncpg.Pool) -> tuple[int, int]:
@@ -175,17 +201,16 @@ async def positions_of(pool: asyncpg.Pool) -> tuple[int, int]:
 
 
 async def test_a_failing_projection_rolls_the_whole_append_back(
-    pool: asyncpg.Pool, service: FunkoService
+    pool: asyncpg.Pool, store: EventStore, service: FunkoService
 ) -> None:
     category = unique("cat").upper()
     funko = Funko.register(new_fields(category))
-    events = [pending_event(funko)]
-    async with EventStore(pool, BreakingFollower(failures=1)) as store:
-        positions_before = await positions_of(pool)
-
+    event = pending_event(funko)
+    positions_before = await positions_of(pool)
+    async with projection_breaking_on(pool, funko.name):
         with pytest.raises(AppendRefused) as refused:
-            await store.append(events)
-        assert isinstance(refused.value.__cause__, ProjectionBroke)
+            await store.append(event)
+        assert isinstance(refused.value.__cause__, asyncpg.RaiseError)
 
         assert await store.load(funko.id) == []
         assert await pool.fetchval("SELECT 1 FROM catalog_funkos WHERE id = $1", funko.id) is None
@@ -195,9 +220,8 @@ async def test_a_failing_projection_rolls_the_whole_append_back(
         )
         assert await positions_of(pool) == positions_before
 
-        assert await store.append(events) == [positions_before[0] + 1]
-        assert await positions_of(pool) == (positions_before[0] + 1,) * 2
-
+    assert await store.append(event) == [positions_before[0] + 1]
+    assert await positions_of(pool) == (positions_before[0] + 1,) * 2
     await service.create(new_fields(category), "bob")
     assert (
         await pool.fetchval("SELECT count FROM catalog_categories WHERE name = $1", category) == 2
@@ -220,33 +244,21 @@ async def test_a_command_the_database_refuses_does_not_sink_its_batch(
     assert await store.load(refused.funko_id) == []
 
 
-class PoisonedFollower:
-    """The real catalog projection, which fails (as a bug would) whenever one Funko is in the
-    batch."""
-
-    def __init__(self, poisoned: UUID) -> None:
-        self.poisoned = poisoned
-        self.projection = CatalogProjection()
-
-    async def follow(self, conn: Connection, head_before: int, new: Sequence[LoggedEvent]) -> None:
-        await self.projection.follow(conn, head_before, new)
-        if any(e.funko_id == self.poisoned for e in new):
-            raise ProjectionBroke()
-
-
-async def test_a_command_that_breaks_the_commit_in_any_way_fails_alone(pool: asyncpg.Pool) -> None:
+async def test_a_command_that_breaks_the_commit_in_any_way_fails_alone(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
     poisoned = Funko.register(new_fields())
     good = [Funko.register(new_fields()) for _ in range(40)]
-    async with EventStore(pool, PoisonedFollower(poisoned.id)) as store:
+    async with projection_breaking_on(pool, poisoned.name):
         outcomes = await asyncio.gather(
-            *(store.append([pending_event(f)]) for f in good[:20]),
-            store.append([pending_event(poisoned)]),
-            *(store.append([pending_event(f)]) for f in good[20:]),
+            *(store.append(pending_event(f)) for f in good[:20]),
+            store.append(pending_event(poisoned)),
+            *(store.append(pending_event(f)) for f in good[20:]),
             return_exceptions=True,
         )
 
     assert isinstance(outcomes[20], AppendRefused), outcomes[20]
-    assert isinstance(outcomes[20].__cause__, ProjectionBroke)
+    assert isinstance(outcomes[20].__cause__, asyncpg.RaiseError)
     del outcomes[20]
     assert all(isinstance(o, list) and len(o) == 1 for o in outcomes), outcomes
     for funko in good:
@@ -264,13 +276,13 @@ async def test_an_actor_the_log_cannot_hold_fails_only_its_own_append(
     good = [Funko.register(new_fields()) for _ in range(20)]
     hostile = Funko.register(new_fields())
     outcomes = await asyncio.gather(
-        *(store.append([pending_event(f)]) for f in good[:10]),
-        store.append([pending_event(hostile, actor)]),
-        *(store.append([pending_event(f)]) for f in good[10:]),
+        *(store.append(pending_event(f)) for f in good[:10]),
+        store.append(pending_event(hostile, actor)),
+        *(store.append(pending_event(f)) for f in good[10:]),
         return_exceptions=True,
     )
 
     assert isinstance(outcomes.pop(10), Exception)
     assert all(isinstance(o, list) and len(o) == 1 for o in outcomes), outcomes
     assert await pool.fetch(VERSIONS_OF, hostile.id) == []
-    assert await store.append([pending_event(Funko.register(new_fields()))])
+    assert await store.append(pending_event(Funko.register(new_fields())))

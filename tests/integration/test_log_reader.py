@@ -33,10 +33,10 @@ class CollectingSubscriber:
 async def append_changes(store: EventStore, count: int) -> list[int]:
     """One new Funko and ``count - 1`` changes to it, one append each; their positions."""
     funko = Funko.register(new_fields())
-    positions = await store.append([pending_event(funko)])
+    positions = await store.append(pending_event(funko))
     for stock in range(2, count + 1):
         funko.amend({"stock": stock})
-        positions += await store.append([pending_event(funko)])
+        positions += await store.append(pending_event(funko))
     return positions
 
 
