@@ -1,12 +1,13 @@
 """Idempotency-Key on writes: a retry gets the first answer again, and no key makes two events.
 
 A write that carries a key is fingerprinted (method, path, JSON body as parsed, If-Match) and
-looked up first: a key that already made an event answers with the first answer again, rebuilt
-from that event, plus ``Idempotent-Replayed: true`` (422 if the fingerprint differs).
-Otherwise the command runs with the key, which the event store records in the transaction of
-the event it appends; a duplicate that got there first on another process makes the store
-refuse this one (KeyTaken), and it is answered from the record. In a process, a duplicate waits
-for the first to finish. A request that fails records nothing: it may be sent again.
+its command runs with the key, which the event store records in the transaction of the event it
+appends. The store refuses a key that already made an event (KeyTaken): only then, or when the
+command is refused otherwise (a retry may find its Funko changed or deleted by its own first
+try), is the key looked up, and a key that made an event answers with the first answer again,
+rebuilt from that event, plus ``Idempotent-Replayed: true`` (422 if the fingerprint differs).
+So a first try costs no lookup of its own. In a process, a duplicate waits for the first to
+finish. A request that fails records nothing: it may be sent again.
 """
 
 import asyncio
@@ -20,18 +21,14 @@ from uuid import UUID
 
 from aiohttp import web
 
-from domain.funko import EventType, FunkoNotFound
+from domain.funko import EventType
 from domain.ports import IdempotencyKey, KeyTaken, Recorded
-from domain.services import PreconditionFailed
 from infrastructure.idempotency_keys import IdempotencyKeys, KeptAnswer
 from web.media_types import JSON
-from web.problems import Problem, invalid
+from web.problems import Problem, as_problem, invalid
 
 HEADER = "Idempotency-Key"
 VISIBLE_ASCII = re.compile(r"[\x21-\x7e]{1,255}")
-# Refusals that a duplicate which committed meanwhile on another process can cause: this
-# request must then get that one's answer, not the refusal.
-MAYBE_BEATEN = (KeyTaken, PreconditionFailed, FunkoNotFound)
 Write = Callable[[IdempotencyKey | None], Awaitable[web.Response]]
 
 
@@ -89,19 +86,28 @@ class Retries:
             await running.wait()  # a duplicate in this process: its outcome first
         done = self._running[owned] = asyncio.Event()
         try:
+            return await write(key)
+        except Exception as error:
+            if not _maybe_beaten(error):
+                raise
             kept = await self._keys.find(key.owner, key.key)
-            if kept is not None:
-                return _replayed(kept, key)
-            try:
-                return await write(key)
-            except MAYBE_BEATEN:
-                kept = await self._keys.find(key.owner, key.key)
-                if kept is None:
-                    raise
-                return _replayed(kept, key)
+            if kept is None:
+                raise
+            return _replayed(kept, key)
         finally:
             del self._running[owned]
             done.set()
+
+
+def _maybe_beaten(error: Exception) -> bool:
+    """Whether an earlier request under the key (its first try, or a duplicate on another
+    process) may be why a write was refused: then this request gets that one's answer, not
+    the refusal. Any refusal of the client's may be: a request unlike the first under its key
+    is 422, whatever else is wrong with it."""
+    if isinstance(error, KeyTaken):
+        return True
+    refusal = as_problem(error)
+    return refusal is not None and refusal.status < 500
 
 
 def key_of(request: web.Request) -> str | None:

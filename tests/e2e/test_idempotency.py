@@ -80,7 +80,17 @@ async def test_a_body_written_otherwise_but_equal_as_json_is_the_same_request(
 
 
 @pytest.mark.parametrize(
-    "other", ["another body", "another method", "another path", "another If-Match"]
+    "other",
+    [
+        "another body",
+        "another method",
+        "another path",
+        "another If-Match",
+        # Requests that would fail on their own: the reused key is what they are told.
+        "an invalid body",
+        "an unknown Funko",
+        "a stale If-Match",
+    ],
 )
 async def test_a_key_reused_for_another_request_is_422_and_changes_nothing(
     client: Client, pool: asyncpg.Pool, other: str
@@ -96,8 +106,14 @@ async def test_a_key_reused_for_another_request_is_422_and_changes_nothing(
         method, body = "PUT", funko_fields()
     elif other == "another path":
         target = f"{FUNKOS}/{(await create(client))['id']}"
-    else:
+    elif other == "another If-Match":
         headers = keyed(key, **{"If-Match": '"2"'})
+    elif other == "an invalid body":
+        body = {"stock": -1}
+    elif other == "an unknown Funko":
+        target = f"{FUNKOS}/{uuid4()}"
+    else:
+        headers = keyed(key, **{"If-Match": '"1"'})
     await problem(await send(client, method, target, body, headers), 422)
     assert await fetch(client, funko["id"]) == before
 
