@@ -94,16 +94,43 @@ class Server:
         self.port, self.pid, self.token = port, pid, token
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time the server has used so far: its processes together (run.py
+        serve's arbiter and its workers)."""
+        ticks = 0
+        for pid in _family(self.pid):
+            fields = _stat(pid)
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self, field: str = "VmRSS") -> int:
-        """The process's resident set size (or its peak, ``VmHWM``), KiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-        raise RuntimeError(f"no {field} for pid {self.pid}")
+        """The server's resident set size (or its peak, ``VmHWM``), KiB: its processes' sum."""
+        total = 0
+        for pid in _family(self.pid):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1])
+        return total
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _family(pid: int) -> list[int]:
+    """``pid`` and every process descended from it."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+    family, grown = {pid}, True
+    while grown:
+        children = {child for child, parent in parents.items() if parent in family}
+        grown = not children <= family
+        family |= children
+    return sorted(family)
 
 
 @asynccontextmanager
