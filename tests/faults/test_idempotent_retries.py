@@ -3,6 +3,8 @@ happens to the first request, one key makes at most one event."""
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import aiohttp
@@ -31,6 +33,17 @@ def post(
     return asyncio.create_task(ask(session, "POST", FUNKOS, json=fields, headers=headers))
 
 
+@asynccontextmanager
+async def posted_until_commit(
+    url: str, session: aiohttp.ClientSession, fields: dict[str, object], key: str
+) -> AsyncIterator["asyncio.Task[Answer]"]:
+    """A keyed create, sent and held in its commit (the log head locked) for the block."""
+    async with log_head_held(url):
+        pending = post(session, fields, key)
+        await blocked_commit(url)
+        yield pending
+
+
 async def test_twenty_identical_requests_over_two_processes_make_one_event(
     fresh_database: str, servers: StartServer
 ) -> None:
@@ -54,9 +67,7 @@ async def test_a_request_killed_mid_write_and_retried_after_a_restart_makes_one_
     server = await servers(fresh_database)
     fields, key = funko_fields(), uuid4().hex
     async with aiohttp.ClientSession(base_url=server.base) as session:
-        async with log_head_held(fresh_database):
-            pending = post(session, fields, key)
-            await blocked_commit(fresh_database)
+        async with posted_until_commit(fresh_database, session, fields, key) as pending:
             server.signal(signal.SIGKILL)
             await server.exited(within=5)
         assert (await asyncio.gather(pending, return_exceptions=True))[0] is not None
@@ -76,9 +87,7 @@ async def test_a_request_whose_answer_was_lost_is_answered_again_after_a_restart
     server = await servers(fresh_database)
     fields, key = funko_fields(), uuid4().hex
     async with aiohttp.ClientSession(base_url=server.base) as session:
-        async with log_head_held(fresh_database):
-            pending = post(session, fields, key)
-            await blocked_commit(fresh_database)
+        async with posted_until_commit(fresh_database, session, fields, key) as pending:
             pending.cancel()  # the client gives up; the server's commit goes on once let
         for _ in range(100):  # the commit, now that the lock is free
             if await created_named(fresh_database, str(fields["name"])):
