@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from infrastructure.envelopes import AUDITED, head
+from infrastructure.envelopes import AUDITED, head, start_at
 
 if TYPE_CHECKING:
     import asyncpg
@@ -60,6 +61,10 @@ class AuditLog:
     async def head(self) -> int:
         """The newest committed position (0 for an empty log)."""
         return await head(self._db)
+
+    async def start_at(self, since: datetime) -> int:
+        """The position after which the first event created at or after ``since`` comes."""
+        return await start_at(self._db, since)
 
     async def page(self, after: int, limit: int) -> LogPage:
         """Up to ``limit`` envelopes with position > ``after``, and the head they were read at."""

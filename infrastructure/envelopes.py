@@ -7,6 +7,8 @@ event is parsed or re-encoded in Python on its way to a subscriber.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -31,16 +33,36 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 """
 
 
-@dataclass(frozen=True, slots=True)
+# The position after which the first event created at or after a time comes (the head if
+# none is): log_clock (migration 0008) holds the latest createdAt up to each position, which
+# only grows with the position, so one index probe finds it.
+START_AT = """
+SELECT coalesce(
+    (SELECT position - 1 FROM log_clock WHERE reached_at >= $1
+     ORDER BY reached_at, position LIMIT 1),
+    (SELECT position FROM log_head))
+"""
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One event of the log: what filters look at, its envelope as UTF-8 JSON, and that
-    envelope as a whole WebSocket text frame; both made once, shared by every subscriber."""
+    """One event of the log: what filters look at and its envelope as UTF-8 JSON; framed for
+    each transport when first asked, and shared by every subscriber."""
 
     position: int
     funko_id: UUID
     type: str
     envelope: bytes
-    frame: bytes
+
+    @cached_property
+    def ws_frame(self) -> bytes:
+        """The envelope as a WebSocket text frame."""
+        return text_frame(self.envelope)
+
+    @cached_property
+    def sse_chunk(self) -> bytes:
+        """The envelope as a server-sent event (``id:`` its position), in one HTTP chunk."""
+        return chunk(sse_event(self.envelope, position=self.position))
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -58,14 +80,34 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+def sse_event(data: bytes, position: int | None = None, name: str | None = None) -> bytes:
+    """A server-sent event (HTML Living Standard, 9.2): ``event:``, ``id:``, ``data:`` lines
+    (one per line of ``data``) and the blank line that ends it."""
+    lines = [] if name is None else [b"event: " + name.encode()]
+    if position is not None:
+        lines.append(b"id: %d" % position)
+    lines.extend(b"data: " + line for line in data.split(b"\n"))
+    return b"\n".join(lines) + b"\n\n"
+
+
+def chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of an HTTP/1.1 chunked body (RFC 9112, 7.1)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]:
     """Up to ``limit`` events with position > ``after``, in position order."""
     rows = await db.fetch(AFTER, after, limit)
     entries = []
     for position, funko_id, kind, text in rows:
-        envelope = text.encode()
-        entries.append(Entry(position, funko_id, kind, envelope, text_frame(envelope)))
+        entries.append(Entry(position, funko_id, kind, text.encode()))
     return entries
+
+
+async def start_at(db: asyncpg.Pool | Connection, since: datetime) -> int:
+    """The position after which the first event created at or after ``since`` comes; the head
+    if every event is older."""
+    return int(await db.fetchval(START_AT, since))
 
 
 async def head(db: asyncpg.Pool | Connection) -> int:

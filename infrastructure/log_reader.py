@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 import asyncpg
 
 from infrastructure.database import UNAVAILABLE
-from infrastructure.envelopes import Entry, entries_after, head
+from infrastructure.envelopes import Entry, entries_after, head, start_at
 
 CHANNEL = "funko_events"
 PAGE = 1000
@@ -76,6 +77,10 @@ class LogReader:
     async def head(self) -> int:
         """The newest committed position (0 for an empty log)."""
         return await head(self._pool)
+
+    async def start_at(self, since: datetime) -> int:
+        """The position after which the first event created at or after ``since`` comes."""
+        return await start_at(self._pool, since)
 
     async def entries_after(self, after: int, limit: int) -> list[Entry]:
         """Up to ``limit`` events after ``after``, read from the log (a replay's own pace)."""

@@ -7,20 +7,22 @@ entry slips between); the reader then offers every later entry, and older ones a
 so none is sent twice. Live entries are written straight to an idle client's socket; a busy
 one's wait in a bounded buffer, and a client that lets it overflow is switched back to the log.
 A client that takes no frame for a while is for the caller to close (see ``stalled_for``).
+
+The transport (WebSocket, server-sent events) is an ``Outlet``: how an entry and CAUGHT_UP
+look on its wire, and how whole frames are written. A replayed page, or a live backlog, goes
+out in one write of all its frames.
 """
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from infrastructure.envelopes import Entry
-from infrastructure.json_codec import dumpb
 from infrastructure.log_reader import LogReader
 
-Send = Callable[[bytes], Awaitable[None]]  # frames a text payload, waits while the client is slow
-Write = Callable[[bytes], bool]  # writes an already-made frame if the socket has room, else False
 BUFFER = 1024  # entries a live subscriber may have waiting before it is switched to the log
 PAGE = 1000
 
@@ -38,19 +40,38 @@ class StreamFilter:
         )
 
 
+class Outlet(Protocol):
+    """One transport's side of a subscription."""
+
+    def framed(self, entry: Entry) -> bytes:
+        """The entry as this transport's frame (made once per entry, shared)."""
+        ...
+
+    def caught_up(self, position: int) -> bytes:
+        """The CAUGHT_UP frame."""
+        ...
+
+    async def send(self, frames: bytes) -> None:
+        """Write whole frames; wait while the client is slow (ConnectionResetError if gone)."""
+        ...
+
+    def write(self, frames: bytes) -> bool:
+        """Write whole frames if the socket has room, else nothing (False); never wait."""
+        ...
+
+
 class Subscription:
     """One client's stream; ``run`` sends until the client goes away."""
 
     def __init__(
         self,
         reader: LogReader,
-        send: Send,
-        write: Write,
+        outlet: Outlet,
         wanted: StreamFilter,
         after: int | None,
         buffer: int = BUFFER,
     ) -> None:
-        self._reader, self._send, self._write = reader, send, write
+        self._reader, self._outlet = reader, outlet
         self._wanted, self._after, self._limit = wanted, after, buffer
         self.position = 0
         self._queued = 0  # live: every entry up to here is sent, buffered or filtered out
@@ -58,6 +79,7 @@ class Subscription:
         self._live = False  # registered with the reader
         self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
         self._wake = asyncio.Event()
+        self._stopped = False
         self._sending_since: float | None = None
         self.frames_sent = 0  # for metrics: frames handed to the client's socket
         self.switches_to_log = 0  # for metrics: times it fell behind while live
@@ -75,7 +97,7 @@ class Subscription:
             if not self._wanted.admits(entry):
                 continue
             if self._direct:
-                if self._write(entry.frame):
+                if self._outlet.write(self._outlet.framed(entry)):
                     self.frames_sent += 1
                     continue
                 self._direct = False
@@ -92,8 +114,13 @@ class Subscription:
         elif self._buffer:
             self._wake.set()
 
+    def stop(self) -> None:
+        """End ``run`` when it next waits for events (a transport's goodbye)."""
+        self._stopped = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Replay (if asked), say CAUGHT_UP once, then stream live."""
+        """Replay (if asked), say CAUGHT_UP once, then stream live until stopped."""
         try:
             if self._after is None:
                 self.position = self._reader.position
@@ -101,8 +128,8 @@ class Subscription:
                 self.position = self._after
                 await self._catch_up()
             self._go_live()
-            await self._frame(dumpb({"type": "CAUGHT_UP", "position": self.position}))
-            while True:
+            await self._frames(self._outlet.caught_up(self.position), 1)
+            while not self._stopped:
                 if self._live:
                     await self._drain()
                 else:
@@ -114,10 +141,12 @@ class Subscription:
     async def _catch_up(self) -> None:
         # Page through the log until the reader has not read past us.
         while self._reader.position > self.position:
-            for entry in await self._reader.entries_after(self.position, PAGE):
-                if self._wanted.admits(entry):
-                    await self._frame(entry.envelope)
-                self.position = entry.position
+            page = await self._reader.entries_after(self.position, PAGE)
+            wanted = [entry for entry in page if self._wanted.admits(entry)]
+            if wanted:
+                await self._frames(b"".join(map(self._outlet.framed, wanted)), len(wanted))
+            # Never empty: the reader has read past us, so those events are there to read.
+            self.position = page[-1].position
 
     def _go_live(self) -> None:
         self._queued = self.position
@@ -129,16 +158,17 @@ class Subscription:
         await self._wake.wait()
         self._wake.clear()
         while self._live and self._buffer:
-            entry = self._buffer.popleft()
-            await self._frame(entry.envelope)
-            self.position = entry.position
+            waiting = list(self._buffer)
+            self._buffer.clear()
+            await self._frames(b"".join(map(self._outlet.framed, waiting)), len(waiting))
+            self.position = waiting[-1].position
         if self._live:
             self.position = max(self.position, self._queued)
 
-    async def _frame(self, payload: bytes) -> None:
+    async def _frames(self, frames: bytes, count: int) -> None:
         self._sending_since = asyncio.get_running_loop().time()
         try:
-            await self._send(payload)
-            self.frames_sent += 1
+            await self._outlet.send(frames)
+            self.frames_sent += count
         finally:
             self._sending_since = None

@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[TOKENS] = TokenVerifier(settings.jwt_secret)
-    app[SUBSCRIBERS] = Subscribers(settings.send_timeout)
+    app[SUBSCRIBERS] = Subscribers(settings.send_timeout, settings.ws_heartbeat)
     app[METRICS] = Metrics()
     app[METRICS].registry.register(monitoring.counts(app))
     app.cleanup_ctx.append(the_service)

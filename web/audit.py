@@ -12,16 +12,24 @@ from web.deadline import send_part
 from web.funkos import funko_id_of, funko_response
 from web.keys import AUDIT_LOG, SERVICE, TOKENS
 from web.media_types import JSON, NDJSON
-from web.problems import Problem, invalid
+from web.problems import Problem, add_get, invalid
 from web.roles import AUDITORS
-from web.schemas import QueryInt, parse_query, refuse_beyond_head
+from web.schemas import (
+    OptionalQueryInt,
+    QueryInt,
+    QueryTime,
+    parse_query,
+    refuse_after_with_since,
+    refuse_beyond_head,
+)
 
 
 class EventsParams(BaseModel):
     """The query string of GET /events."""
 
     model_config = ConfigDict(extra="forbid")
-    after: QueryInt = Field(0, ge=0, le=2**63 - 1)
+    after: OptionalQueryInt = Field(None, ge=0, le=2**63 - 1)  # 0 unless since is given
+    since: QueryTime | None = None
     limit: QueryInt = Field(100, ge=1, le=1000)
 
 
@@ -57,10 +65,14 @@ async def funko_at_version(request: web.Request) -> web.Response:
 async def log_events(request: web.Request) -> web.StreamResponse:
     require(request, request.app[TOKENS], *AUDITORS)
     params, log = parse_query(request, EventsParams), request.app[AUDIT_LOG]
+    refuse_after_with_since(params.after, params.since)
+    after = params.after or 0
+    if params.since is not None:
+        after = await log.start_at(params.since)
     if _wants_ndjson(request):
-        return await _stream_events(request, log, params.after)
-    page = await log.page(params.after, params.limit)
-    refuse_beyond_head(params.after, page.head)
+        return await _stream_events(request, log, after)
+    page = await log.page(after, params.limit)
+    refuse_beyond_head(after, page.head)
     meta = dumps({"next": page.next, "head": page.head})
     return web.Response(
         text='{"events":[' + ",".join(page.envelopes) + "]," + meta[1:], content_type=JSON
@@ -81,6 +93,6 @@ async def _stream_events(request: web.Request, log: AuditLog, after: int) -> web
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/funkos/{id}/history", funko_history)
-    app.router.add_get("/api/v1/funkos/{id}/history/{version}", funko_at_version)
-    app.router.add_get("/api/v1/events", log_events)
+    add_get(app, "/api/v1/funkos/{id}/history", funko_history)
+    add_get(app, "/api/v1/funkos/{id}/history/{version}", funko_at_version)
+    add_get(app, "/api/v1/events", log_events)

@@ -6,6 +6,7 @@ No build step and no CDN: the browser loads the modules as written, from this se
 from aiohttp import web
 
 from web.listed_files import STATIC, listed_files
+from web.problems import add_get
 
 DASHBOARD_HTML = STATIC / "dashboard.html"
 # The files the page loads, and only those (web/static/ holds other pages' files too).
@@ -38,5 +39,5 @@ async def dashboard(request: web.Request) -> web.FileResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", dashboard)
-    app.router.add_get("/static/{file}", listed_files(STATIC, FILES, "file", CACHE))
+    add_get(app, "/", dashboard)
+    add_get(app, "/static/{file}", listed_files(STATIC, FILES, "file", CACHE))

@@ -13,7 +13,7 @@ from web.auth import Principal, require
 from web.idempotency import answer
 from web.keys import RETRIES, SERVICE, TOKENS
 from web.media_types import JSON
-from web.problems import Problem
+from web.problems import Problem, add_get
 from web.roles import ADMIN
 from web.schemas import (
     FunkoBody,
@@ -179,9 +179,9 @@ async def list_categories(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     expect = _continue_if_wanted
     app.router.add_post("/api/v1/funkos", create_funko, expect_handler=expect)
-    app.router.add_get("/api/v1/funkos", search_funkos)
-    app.router.add_get("/api/v1/funkos/{id}", get_funko)
+    add_get(app, "/api/v1/funkos", search_funkos)
+    add_get(app, "/api/v1/funkos/{id}", get_funko)
     app.router.add_put("/api/v1/funkos/{id}", replace_funko, expect_handler=expect)
     app.router.add_patch("/api/v1/funkos/{id}", amend_funko, expect_handler=expect)
     app.router.add_delete("/api/v1/funkos/{id}", delete_funko)
-    app.router.add_get("/api/v1/categories", list_categories)
+    add_get(app, "/api/v1/categories", list_categories)

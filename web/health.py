@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from web.keys import STATUS
-from web.problems import Problem
+from web.problems import Problem, add_get
 
 
 async def health(request: web.Request) -> web.Response:
@@ -17,5 +17,5 @@ async def ready(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
+    add_get(app, "/health", health)
+    add_get(app, "/ready", ready)

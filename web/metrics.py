@@ -50,11 +50,11 @@ class Metrics:
 
 
 class Counts(Collector):
-    """Reads the plain counts at scrape time: appended events, and the subscribers' (count,
-    frames sent, switches to the log)."""
+    """Reads the plain counts at scrape time: appended events, and the subscribers' (WebSocket
+    count, server-sent event stream count, frames sent, switches to the log)."""
 
     def __init__(
-        self, appended: Callable[[], int], subscribers: Callable[[], tuple[int, int, int]]
+        self, appended: Callable[[], int], subscribers: Callable[[], tuple[int, int, int, int]]
     ) -> None:
         self._appended, self._subscribers = appended, subscribers
 
@@ -62,11 +62,14 @@ class Counts(Collector):
         yield CounterMetricFamily(
             "funko_events_appended", "Events this process appended.", self._appended()
         )
-        connected, frames, switches = self._subscribers()
+        sockets, streams, frames, switches = self._subscribers()
+        yield GaugeMetricFamily("funko_ws_subscribers", "WebSocket subscribers connected.", sockets)
         yield GaugeMetricFamily(
-            "funko_ws_subscribers", "WebSocket subscribers connected.", connected
+            "funko_sse_subscribers", "Server-sent event subscribers connected.", streams
         )
-        yield CounterMetricFamily("funko_ws_frames_sent", "Frames sent to subscribers.", frames)
+        yield CounterMetricFamily(
+            "funko_ws_frames_sent", "Frames sent to subscribers (both transports).", frames
+        )
         yield CounterMetricFamily(
             "funko_ws_slow_consumer_switches",
             "Times a live subscriber fell behind and went back to reading the log.",

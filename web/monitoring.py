@@ -11,7 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from web.keys import METRICS, READER, STATUS, STORE, SUBSCRIBERS
 from web.metrics import Counts, Metrics
-from web.problems import Handler
+from web.problems import Handler, add_get
 
 COMMANDS = {"POST": "create", "PUT": "replace", "PATCH": "amend", "DELETE": "delete"}
 
@@ -55,8 +55,11 @@ async def time_commands(request: web.Request, handler: Handler) -> web.StreamRes
 def counts(app: web.Application) -> Counts:
     """The counts kept by the app's store and subscribers, read at scrape time."""
     subscribers = app[SUBSCRIBERS]
-    return Counts(lambda: app[STORE].appended, lambda: (len(subscribers), *subscribers.totals()))
+    return Counts(
+        lambda: app[STORE].appended,
+        lambda: (subscribers.count("ws"), subscribers.count("sse"), *subscribers.totals()),
+    )
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/metrics", metrics_page)
+    add_get(app, "/metrics", metrics_page)

@@ -124,3 +124,13 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             log.exception("unhandled error on %s %s", request.method, request.path)
             problem = Problem(500, "Internal server error", "An unexpected error; it was logged.")
         return problem_response(problem)
+
+
+async def _nothing_to_expect(request: web.Request) -> None:
+    """A request without a body expects nothing of us: Expect is ignored (RFC 9110, 10.1.1,
+    allows a 417 for an expectation not understood; aiohttp's plain-text one helps no one)."""
+
+
+def add_get(app: web.Application, path: str, handler: Handler) -> None:
+    """A GET (and HEAD) route; any Expect header is ignored (see _nothing_to_expect)."""
+    app.router.add_get(path, handler, expect_handler=_nothing_to_expect)

@@ -7,6 +7,7 @@ models); they change no validation, so the domain's messages stay the ones sent.
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -53,6 +54,43 @@ WHOLE = written_as(WHOLE_NUMBER, "must be a whole number written in digits")
 QueryInt = Annotated[int, WHOLE]
 # The check outside the None: pydantic then still documents a field's ge/le as minimum/maximum.
 OptionalQueryInt = Annotated[int | None, WHOLE]
+# RFC 3339's date-time (section 5.6): a full date, a time and an offset; "t" and "z" may be
+# lower case. A "+" sent unencoded in a query string arrives as a space: taken as the "+".
+RFC_3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+\- ][0-9]{2}:[0-9]{2})"
+)
+
+
+def rfc_3339(value: object) -> object:
+    """An RFC 3339 time as an aware datetime, rounded up to the microsecond (so "at or after"
+    it keeps its meaning at PostgreSQL's precision)."""
+    if not isinstance(value, str):
+        return value
+    written = RFC_3339.fullmatch(value)
+    if written is None:
+        raise PydanticCustomError(
+            "rfc_3339", "must be an RFC 3339 time, like 2026-12-07T09:00:00Z or …+01:00"
+        )
+    date, time, fraction, offset = written.groups()
+    digits = (fraction or ".")[1:]
+    offset = "+00:00" if offset in "Zz" else offset.replace(" ", "+")
+    try:
+        when = datetime.fromisoformat(f"{date}T{time}.{digits[:6]:0<6}{offset}")
+        if digits[6:].strip("0"):
+            when += timedelta(microseconds=1)
+        return when.astimezone(UTC)
+    except ValueError:  # no such date or time (a 61st second, February 30th)
+        raise PydanticCustomError("rfc_3339", "must be a real date and time") from None
+    except OverflowError:  # before year 1 or after 9999 in UTC
+        raise PydanticCustomError("rfc_3339", "must be within the years 1 to 9999") from None
+
+
+QueryTime = Annotated[
+    datetime,
+    BeforeValidator(rfc_3339),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 QueryDecimal = Annotated[
     Decimal, written_as(PLAIN_DECIMAL, "must be a decimal number written in digits, like 19.99")
 ]
@@ -187,9 +225,18 @@ def parse_query(request: web.Request, model: type[Q]) -> Q:
         raise invalid(field_errors(error), "The query string is not valid.") from None
 
 
-def refuse_beyond_head(after: int | None, head: int) -> None:
-    """Problem 400 if ``after`` names a position the log has not reached."""
+def refuse_after_with_since(after: int | None, since: datetime | None) -> None:
+    """Problem 400 if a query names both a position and a time to start from."""
+    if after is not None and since is not None:
+        both = "give either after or since, not both"
+        raise invalid({"after": both, "since": both}, "The query string is not valid.")
+
+
+def refuse_beyond_head(after: int | None, head: int, name: str = "after") -> None:
+    """Problem 400 if ``after`` (the query's, or the header ``name``) names a position the log
+    has not reached."""
     if after is not None and after > head:
+        where = "query string" if name == "after" else f"{name} header"
         raise invalid(
-            {"after": f"is beyond the newest position, {head}"}, "The query string is not valid."
+            {name: f"is beyond the newest position, {head}"}, f"The {where} is not valid."
         )

@@ -1,9 +1,11 @@
-"""GET /ws/v1/funkos: every Funko event as it commits, resumable with ``after``."""
+"""GET /ws/v1/funkos (WebSocket) and GET /api/v1/stream (server-sent events): every Funko
+event as it commits, from a position or a time, resumable. One subscription engine
+(infrastructure/subscription.py) serves both; each transport is an Outlet (web/subscribers.py)
+and a handler that opens and ends it."""
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -20,12 +22,26 @@ from domain.funko import EventType
 from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
+from web.media_types import EVENT_STREAM
 from web.origins import check_origin
-from web.problems import Problem
-from web.schemas import OptionalQueryInt, parse_query, refuse_beyond_head
-from web.subscribers import Subscribers, socket_writer
+from web.problems import Problem, add_get, invalid
+from web.schemas import (
+    OptionalQueryInt,
+    QueryTime,
+    parse_query,
+    refuse_after_with_since,
+    refuse_beyond_head,
+)
+from web.subscribers import (
+    SSE_COMMENT,
+    EventStreamOutlet,
+    Subscriber,
+    Subscribers,
+    WebSocketOutlet,
+)
 
 CLIENT_FRAME_LIMIT = 4 * 1024
+LAST_EVENT_ID = "Last-Event-ID"
 TYPES = frozenset(t.value for t in EventType)
 # What _known_types accepts, for the OpenAPI document only.
 _ONE_TYPE = "(" + "|".join(t.value for t in EventType) + ")"
@@ -38,10 +54,11 @@ log = logging.getLogger(__name__)
 
 
 class StreamParams(BaseModel):
-    """The query string of the WebSocket route."""
+    """The query string of both stream routes."""
 
     model_config = ConfigDict(extra="forbid")
     after: OptionalQueryInt = Field(None, ge=0, le=2**63 - 1)
+    since: QueryTime | None = None
     funko_id: UUID | None = Field(None, alias="funkoId")
     types: Annotated[str, WithJsonSchema({"type": "string", "pattern": TYPES_LIST})] | None = None
 
@@ -59,6 +76,18 @@ class StreamParams(BaseModel):
         return StreamFilter(self.funko_id, types)
 
 
+async def _start(request: web.Request, params: StreamParams) -> int | None:
+    """Where a subscription starts: after a position, before the first event created at or
+    after a time, or (None) live from now."""
+    refuse_after_with_since(params.after, params.since)
+    reader = request.app[READER]
+    if params.since is not None:
+        return await reader.start_at(params.since)
+    if params.after is not None:
+        refuse_beyond_head(params.after, await reader.head())
+    return params.after
+
+
 async def stream_funkos(request: web.Request) -> web.StreamResponse:
     params = parse_query(request, StreamParams)
     settings = request.app[SETTINGS]
@@ -71,29 +100,88 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     if not socket.can_prepare(request).ok:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
     check_origin(request)
-    if params.after is not None:
-        refuse_beyond_head(params.after, await request.app[READER].head())
+    after = await _start(request, params)
     await socket.prepare(request)
+    outlet = WebSocketOutlet(request)
     subscription = Subscription(
-        request.app[READER],
-        partial(socket.send_frame, opcode=WSMsgType.TEXT),
-        socket_writer(request),
-        params.wanted(),
-        params.after,
-        buffer=settings.ws_buffer,
+        request.app[READER], outlet, params.wanted(), after, buffer=settings.ws_buffer
     )
+
+    async def goodbye(code: int, reason: bytes) -> None:
+        await socket.close(code=code, message=reason)
+
     subscribers = request.app[SUBSCRIBERS]
-    subscribers.add(socket, subscription, request.transport)
-    sender = asyncio.create_task(_send(socket, subscription, subscribers))
+    subscriber = Subscriber(subscription, outlet, goodbye, "ws")
+    subscribers.add(subscriber)
+    sender = asyncio.create_task(_send(subscriber, subscribers, WSCloseCode.INTERNAL_ERROR))
     ended = "1006"
     try:
         ended = await _until_closed(socket)
     finally:
-        chosen = subscribers.discard(socket)
+        chosen = subscribers.discard(subscriber)
         request.app[METRICS].closes.labels(str(chosen) if chosen else ended).inc()
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
     return socket
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """GET /api/v1/stream: the WebSocket's stream as server-sent events."""
+    params = parse_query(request, StreamParams)
+    resumed = _last_event_id(request)
+    check_origin(request)
+    if resumed is None:
+        after = await _start(request, params)
+    else:  # a reconnecting client: where it got to wins over where it first asked to start
+        refuse_beyond_head(resumed, await request.app[READER].head(), LAST_EVENT_ID)
+        after = resumed
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": EVENT_STREAM,
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # proxies that buffer answers (nginx) pass each event on
+        }
+    )
+    response.enable_chunked_encoding()  # the frames are written as chunks (envelopes.chunk)
+    await response.prepare(request)
+    if request.method == "HEAD":  # the head a GET gets, and no stream
+        await response.write_eof()
+        return response
+    outlet = EventStreamOutlet(request)
+    settings = request.app[SETTINGS]
+    subscription = Subscription(
+        request.app[READER], outlet, params.wanted(), after, buffer=settings.ws_buffer
+    )
+    ended = asyncio.Event()
+
+    async def goodbye(code: int, reason: bytes) -> None:
+        subscription.stop()  # the handler then ends the body; a stalled one is reset
+        await ended.wait()
+
+    subscribers = request.app[SUBSCRIBERS]
+    subscriber = Subscriber(subscription, outlet, goodbye, "sse", heartbeat=SSE_COMMENT)
+    subscribers.add(subscriber)
+    try:
+        await _send(subscriber, subscribers, None)
+    finally:
+        subscribers.discard(subscriber)
+        ended.set()
+    if outlet.gone():
+        return response  # nothing more can be said; aiohttp lets the connection go
+    await response.write_eof()
+    return response
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    """The position a reconnecting EventSource last got, if it sends one."""
+    given = request.headers.getall(LAST_EVENT_ID, [])
+    if not given or given == [""]:
+        return None
+    raw = given[0] if len(given) == 1 else ""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
+        rule = "must be a position: a whole number from 0, sent once"
+        raise invalid({LAST_EVENT_ID: rule}, f"The {LAST_EVENT_ID} header is not valid.")
+    return int(raw)
 
 
 async def _until_closed(socket: web.WebSocketResponse) -> str:
@@ -109,22 +197,25 @@ async def _until_closed(socket: web.WebSocketResponse) -> str:
             return str(code) if code in ABNORMAL else "1006"
 
 
-async def _send(
-    socket: web.WebSocketResponse, subscription: Subscription, subscribers: Subscribers
-) -> None:
+async def _send(subscriber: Subscriber, subscribers: Subscribers, failed: int | None) -> None:
+    """Run the subscription until it ends or its client goes; if it fails, close with
+    ``failed`` (the WebSocket's 1011) or, with None, just end (an event stream's client then
+    reconnects with Last-Event-ID)."""
     try:
-        await subscription.run()
-    except ClientConnectionResetError:
-        pass  # the client went away mid-frame (or was closed as stalled)
+        await subscriber.subscription.run()
+        return
+    except (ClientConnectionResetError, ConnectionResetError):
+        return  # the client went away mid-frame (or was closed as stalled)
     # Not any ConnectionError: the database refusing a connection is one too, and the client
     # must then hear 1011, not wait on an open stream that no longer sends.
     except UNAVAILABLE as error:
         log.warning("a subscription stopped: %s", error)
         reason = b"database unavailable; resume later"
-        await subscribers.close(socket, WSCloseCode.INTERNAL_ERROR, reason)
     except Exception:  # a bug: logged, and the client told to come back
         log.exception("a subscription failed")
-        await subscribers.close(socket, WSCloseCode.INTERNAL_ERROR, b"internal error; resume later")
+        reason = b"internal error; resume later"
+    if failed is not None:
+        await subscribers.close(subscriber, failed, reason)
 
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:
@@ -141,4 +232,5 @@ async def say_goodbye(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/ws/v1/funkos", stream_funkos)
+    add_get(app, "/ws/v1/funkos", stream_funkos)
+    add_get(app, "/api/v1/stream", stream_events)

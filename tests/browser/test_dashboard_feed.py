@@ -1,8 +1,10 @@
 """The dashboard's live feed and replay in a real browser: each event shown once, with its type,
 Funko, fields and position, as the auditor's log has it; across reloads too."""
 
+import asyncio
 import json
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
@@ -115,6 +117,31 @@ async def test_a_stored_position_beyond_the_log_gives_way_to_the_log_live(
     await api.create()
     await expect(page.locator(FEED)).to_have_count(1)
     assert shown(await event_rows(page)) == as_shown(await api.log_after(start))
+
+
+async def test_replay_from_a_date_and_time_starts_at_the_first_event_created_then_or_later(
+    page: Page, api: Api
+) -> None:
+    start = await api.head()
+    await api.create()
+    await asyncio.sleep(1.1)  # the time field has whole seconds: a second between A and B
+    await api.create()
+    await api.create()
+    await expect(page.locator(FEED)).to_have_count(3)
+    log = await api.log_after(start)
+    created = datetime.fromisoformat(log[1]["createdAt"])
+    # The second B was created in, in the browser's local time, as its time field takes it.
+    west_of_utc = await page.evaluate("new Date().getTimezoneOffset()")
+    local = created.replace(microsecond=0) - timedelta(minutes=west_of_utc)
+    await page.get_by_label("From position").fill("1")
+    await page.get_by_label("or from a time").fill(local.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert await page.get_by_label("From position").input_value() == ""
+    await page.get_by_role("button", name="Replay", exact=True).click()
+
+    summary = page.locator("#replay .summary")
+    await expect(summary).to_contain_text("2 events from ", timeout=10_000)
+    await expect(summary).to_contain_text(f"up to #{log[-1]['position']}")
+    assert shown(await event_rows(page, REPLAYED)) == as_shown(log[1:])
 
 
 async def test_replay_shows_the_log_from_the_chosen_position_beside_the_live_feed(

@@ -30,6 +30,7 @@ class Row:
     success: int
     body: Callable[[], dict[str, Any]] | None = None
     upgrade: bool = False  # a WebSocket handshake
+    endless: bool = False  # a stream that does not end: its body is not read
 
 
 EXPECTED: dict[Route, Row] = {
@@ -45,6 +46,8 @@ EXPECTED: dict[Route, Row] = {
     ("GET", "/api/v1/events"): Row(AUDITORS, 200),
     ("GET", "/ws/v1/funkos"): Row(ANYONE, 101, upgrade=True),
     ("HEAD", "/ws/v1/funkos"): Row(ANYONE, 400),  # HEAD is no upgrade
+    ("GET", "/api/v1/stream"): Row(ANYONE, 200, endless=True),
+    ("HEAD", "/api/v1/stream"): Row(ANYONE, 200),  # the stream's head, and no stream
     ("GET", "/health"): Row(ANYONE, 200),
     ("GET", "/ready"): Row(ANYONE, 200),
     ("GET", "/metrics"): Row(ANYONE, 200),

@@ -129,4 +129,4 @@ async def test_query_parameters_come_from_the_models_that_check_them(client: Cli
     )
     assert events["Accept"]["in"] == "header"
     stream = {p["name"] for p in paths["/ws/v1/funkos"]["get"]["parameters"]}
-    assert stream == {"after", "funkoId", "types"}
+    assert stream == {"after", "since", "funkoId", "types"}

@@ -77,12 +77,13 @@ async def test_each_route_answers_each_credential_as_the_contract_says(
     response = await call(shop, route, funko["id"] if funko else None, CREDENTIALS[credential])
     try:
         got = response.status
-        detail = "" if got == 101 else await response.text()
+        endless = got == 101 or row_for(route).endless
+        detail = "" if endless else await response.text()
         assert got == status, f"{route} with {credential}: {got} {detail}"
         if status in (401, 403):
             await check_refusal(response, status)
     finally:
-        response.close()  # a 101 leaves a stream open
+        response.close()  # a 101 or an event stream leaves a stream open
     if status >= 400 and route[0] in WRITES and funko is not None:
         assert await fetch(shop, funko["id"]) == funko
 

@@ -1,24 +1,27 @@
-"""The change stream's order: every committed event once, in position order, resumable anywhere."""
+"""The change stream's order, on both transports (WebSocket and server-sent events): every
+committed event once, in position order, resumable anywhere."""
 
 import asyncio
 
 import asyncpg
+import pytest
 
 from infrastructure.envelopes import head
 from tests.e2e.conftest import StartServer
 from tests.e2e.rest import Client, create, send
 from tests.e2e.streams_kit import write_history
 from tests.support.shop import FUNKOS
-from tests.support.streams import Listener, check_stream, log_positions
+from tests.support.streams import TRANSPORTS, check_stream, log_positions, subscribe
 from tests.support.waiting import eventually
 from web.keys import READER
 
+pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 WRITERS = 8
 CHANGES = 23  # with the create and the delete: 25 events a writer
 
 
 async def test_concurrent_writes_reach_subscribers_started_before_during_and_after_in_order(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, transport: str
 ) -> None:
     start = await head(pool)
     halfway = asyncio.Event()
@@ -35,14 +38,14 @@ async def test_concurrent_writes_reach_subscribers_started_before_during_and_aft
             await asyncio.sleep(0.002)
         assert (await send(client, "DELETE", f"{FUNKOS}/{funko_id}")).status == 204
 
-    before = [await Listener.connect(client), await Listener.connect(client, after=start)]
+    before = [await subscribe(transport, client), await subscribe(transport, client, after=start)]
     await asyncio.gather(*(b.reach(start) for b in before))
     writers = asyncio.gather(*(writer() for _ in range(WRITERS)))
     await halfway.wait()
-    during = [await Listener.connect(client), await Listener.connect(client, after=start)]
+    during = [await subscribe(transport, client), await subscribe(transport, client, after=start)]
     await writers
     written = await head(pool)
-    after = [await Listener.connect(client), await Listener.connect(client, after=start)]
+    after = [await subscribe(transport, client), await subscribe(transport, client, after=start)]
     await after[0].reach(0)
     await create(client)  # one more, live for everyone
     end = await head(pool)
@@ -59,7 +62,7 @@ async def test_concurrent_writes_reach_subscribers_started_before_during_and_aft
 
 
 async def test_resuming_after_any_position_sends_exactly_the_events_after_it(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, transport: str
 ) -> None:
     start = await head(pool)
     await asyncio.gather(*(write_history(client, 9) for _ in range(3)))
@@ -69,7 +72,7 @@ async def test_resuming_after_any_position_sends_exactly_the_events_after_it(
     assert len(ours) == 33
 
     for after in (0, start, ours[0], ours[7], ours[16], ours[-2]):
-        listener = await Listener.connect(client, after=after)
+        listener = await subscribe(transport, client, after=after)
         await listener.reach(end)
         assert await check_stream(listener, pool, after, end) == end
         assert listener.positions == await log_positions(pool, after, end)
@@ -78,12 +81,12 @@ async def test_resuming_after_any_position_sends_exactly_the_events_after_it(
 
 
 async def test_resuming_at_the_head_sends_only_caught_up_then_live_events(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, transport: str
 ) -> None:
     await create(client)
     end = await head(pool)
     await eventually(lambda: client.app[READER].position == end, 5, "the reader reads the log")
-    listener = await Listener.connect(client, after=end)
+    listener = await subscribe(transport, client, after=end)
     await listener.reach(end)
     await asyncio.sleep(0.2)
     assert listener.frames == [{"type": "CAUGHT_UP", "position": end}]
@@ -96,11 +99,11 @@ async def test_resuming_at_the_head_sends_only_caught_up_then_live_events(
 
 
 async def test_caught_up_marks_where_a_resumed_stream_continues_without_gap_or_repeat(
-    client: Client, pool: asyncpg.Pool
+    client: Client, pool: asyncpg.Pool, transport: str
 ) -> None:
     start = await head(pool)
     await write_history(client, 4)
-    first = await Listener.connect(client, after=start)
+    first = await subscribe(transport, client, after=start)
     writers = asyncio.gather(*(write_history(client, 6, pace=0.005) for _ in range(3)))
     await first.reach(start + 1)
     await writers
@@ -108,26 +111,26 @@ async def test_caught_up_marks_where_a_resumed_stream_continues_without_gap_or_r
     await first.reach(end)
     caught_up = await check_stream(first, pool, start, end)
 
-    resumed = await Listener.connect(client, after=caught_up)
+    resumed = await subscribe(transport, client, after=caught_up)
     await resumed.reach(end)
     live = [p for p in first.positions if p > caught_up]
     assert resumed.positions == live
     cut = first.positions[len(first.positions) // 2]
-    again = await Listener.connect(client, after=cut)
+    again = await subscribe(transport, client, after=cut)
     await again.reach(end)
     assert first.positions == [p for p in first.positions if p <= cut] + again.positions
 
 
 async def test_a_subscriber_on_one_server_receives_in_order_what_other_servers_write(
-    start_server: StartServer, pool: asyncpg.Pool
+    start_server: StartServer, pool: asyncpg.Pool, transport: str
 ) -> None:
     one, two = await start_server(), await start_server()
     start = await head(pool)
-    watchers = [await Listener.connect(one), await Listener.connect(two)]
+    watchers = [await subscribe(transport, one), await subscribe(transport, two)]
     await asyncio.gather(*(w.reach(0) for w in watchers))
     await asyncio.gather(*(write_history((one, two)[n % 2], 8) for n in range(6)))
     end = await head(pool)
-    replay = await Listener.connect(one, after=start)
+    replay = await subscribe(transport, one, after=start)
     for listener in [*watchers, replay]:
         await listener.reach(end)
     for watcher in watchers:

@@ -1,7 +1,6 @@
 """The hash chain: each stored hash follows from the event's content and the previous hash."""
 
 import asyncio
-import shutil
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -14,12 +13,13 @@ from domain.funko import Funko
 from domain.rules import trimmed
 from domain.services import FunkoService
 from infrastructure import bootstrap, hash_chain, verification
-from infrastructure.database import MIGRATIONS, migrate
+from infrastructure.database import migrate
 from infrastructure.envelopes import head as log_head
 from infrastructure.event_store import AppendRefused, EventStore
 from infrastructure.events import NewEvent
 from tests.integration.funko_events import append_beside, new_fields, pending_event
 from tests.support.cli import run_cli
+from tests.support.databases import migrations_upto
 
 # Written out here rather than taken from the product, so a column dropped there shows up.
 CONTENT = (
@@ -161,15 +161,6 @@ def old_events() -> list[NewEvent]:
     gone.delete()
     events.append(pending_event(gone, ACTORS[3]))
     return events
-
-
-def migrations_upto(directory: Path, last: str) -> Path:
-    """``directory`` holding copies of the migrations up to ``last`` (its number) only."""
-    directory.mkdir()
-    for path in sorted(MIGRATIONS.glob("*.sql")):
-        if path.name[:4] <= last:
-            shutil.copy(path, directory)
-    return directory
 
 
 async def log_the_old_way(url: str, events: list[NewEvent]) -> None:

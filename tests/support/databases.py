@@ -5,10 +5,12 @@ Empty unless ``migrated``: ``run.py serve`` and ``bootstrap.running`` migrate wh
 """
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
-from infrastructure.database import create_database, drop_database, migrate
+from infrastructure.database import MIGRATIONS, create_database, drop_database, migrate
 
 
 async def create(server_url: str, purpose: str, *, migrated: bool = False) -> str:
@@ -38,3 +40,13 @@ def for_the_session(server_url: str) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(drop_database(server_url, url))
+
+
+def migrations_upto(directory: Path, last: str) -> Path:
+    """``directory`` holding copies of the migrations up to ``last`` (its number) only: migrate
+    to it to have the schema as it stood then."""
+    directory.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        if path.name[:4] <= last:
+            shutil.copy(path, directory)
+    return directory

@@ -1,23 +1,28 @@
-"""Subscribers of GET /ws/v1/funkos: listeners that collect frames, and the log they must match.
+"""Subscribers of the change stream, on either transport (GET /ws/v1/funkos, a WebSocket; GET
+/api/v1/stream, server-sent events): listeners that collect frames, and the log they must match.
 
 A listener collects in the background, so a test can write meanwhile and then wait for what
-it expects; ``check_stream`` holds a listener's frames against the log's own positions.
+it expects; ``check_stream`` holds a listener's frames against the log's own positions. An
+event stream's listener keeps what the WebSocket's does (CAUGHT_UP as the same object), plus
+each event's ``id:`` and the comments it got.
 """
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 import asyncpg
-from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientError, ClientResponse, ClientSession, ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from tests.support.shop import decode
 
 WS = "/ws/v1/funkos"
+SSE = "/api/v1/stream"
+TRANSPORTS = ("ws", "sse")
 CAUGHT_UP = "CAUGHT_UP"
 Frame = dict[str, Any]
 LOG = """
@@ -35,9 +40,14 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 
 
 def stream_path(**query: object) -> str:
-    """The stream's path with ``query`` (``None`` values left out) as its query string."""
+    """The WebSocket's path with ``query`` (``None`` values left out) as its query string."""
+    return with_query(WS, query)
+
+
+def with_query(path: str, query: Mapping[str, object]) -> str:
+    """``path`` with ``query`` (``None`` values left out) as its query string."""
     given = {k: str(v) for k, v in query.items() if v is not None}
-    return f"{WS}?{urlencode(given)}" if given else WS
+    return f"{path}?{urlencode(given)}" if given else path
 
 
 async def log_positions(
@@ -58,11 +68,26 @@ async def listen_backends(pool: asyncpg.Pool) -> list[int]:
     return [row[0] for row in await pool.fetch(LISTENERS)]
 
 
+Client = TestClient[Any, Any] | ClientSession
+
+
+async def subscribe(
+    transport: str, client: Client, pace: float = 0.0, **query: object
+) -> "Listener | EventStreamListener":
+    """A listener on ``transport`` ("ws" or "sse") with ``query``."""
+    if transport == "ws":
+        return await Listener.connect(client, pace, **query)
+    return await EventStreamListener.resume(client, None, **query)
+
+
 class Listener:
-    """One subscriber: its text frames, collected in the background as they arrive."""
+    """One WebSocket subscriber: its text frames, collected in the background as they arrive."""
 
     def __init__(self, ws: ClientWebSocketResponse, pace: float = 0.0) -> None:
         self.ws = ws
+        self._start(pace)
+
+    def _start(self, pace: float) -> None:
         self.frames: list[Frame] = []
         self.pings = 0
         self._pace = pace
@@ -70,9 +95,7 @@ class Listener:
         self._task = asyncio.create_task(self._collect())
 
     @classmethod
-    async def connect(
-        cls, client: TestClient[Any, Any] | ClientSession, pace: float = 0.0, **query: object
-    ) -> "Listener":
+    async def connect(cls, client: Client, pace: float = 0.0, **query: object) -> "Listener":
         """Subscribe through ``client`` with ``query``; ``pace`` seconds between receives."""
         return cls(await client.ws_connect(stream_path(**query)), pace)
 
@@ -88,6 +111,10 @@ class Listener:
             if self._pace:
                 await asyncio.sleep(self._pace)
         self._arrived.set()
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ws.close_code
 
     @property
     def events(self) -> list[Frame]:
@@ -123,7 +150,7 @@ class Listener:
         try:
             async with asyncio.timeout(within):
                 while not done():
-                    assert self.open, f"closed ({self.ws.close_code}) before {what}"
+                    assert self.open, f"closed ({self.close_code}) before {what}"
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:
@@ -134,11 +161,74 @@ class Listener:
         """Wait for the server to end the stream; its close code."""
         async with asyncio.timeout(within):
             await asyncio.shield(self._task)
-        return self.ws.close_code
+        return self.close_code
 
     async def close(self) -> None:
         await self.ws.close()
         await self._task
+
+
+class EventStreamListener(Listener):
+    """One server-sent events subscriber: the same frames (each event's data; CAUGHT_UP from
+    ``event: caught-up``), with every event's id and name, and the comments."""
+
+    def __init__(self, response: ClientResponse) -> None:
+        self.response = response
+        self.ids: list[str] = []  # each event's id: field, CAUGHT_UP's included
+        self.names: list[str] = []  # each event's event: field ("message" when it has none)
+        self.comments = 0
+        self._start(0.0)
+
+    @classmethod
+    async def connect(
+        cls, client: Client, pace: float = 0.0, **query: object
+    ) -> "EventStreamListener":
+        """Subscribe through ``client`` with ``query`` (``pace`` is the WebSocket's alone)."""
+        return await cls.resume(client, None, **query)
+
+    @classmethod
+    async def resume(
+        cls, client: Client, last_event_id: str | None, **query: object
+    ) -> "EventStreamListener":
+        """Subscribe as a reconnecting EventSource does, with ``Last-Event-ID``."""
+        headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
+        response = await client.get(with_query(SSE, query), headers=headers)
+        assert response.status == 200, await response.text()
+        assert response.headers["Content-Type"] == "text/event-stream"
+        return cls(response)
+
+    async def _collect(self) -> None:
+        """Parse the stream as a browser's EventSource does (HTML Living Standard, 9.2.6)."""
+        fields: dict[str, list[str]] = {}
+        try:
+            async for raw in self.response.content:
+                line = raw.decode().rstrip("\r\n")
+                if line.startswith(":"):
+                    self.comments += 1
+                elif line:
+                    name, _, value = line.partition(":")
+                    fields.setdefault(name, []).append(value.removeprefix(" "))
+                elif "data" in fields:
+                    self.frames.append(decode("\n".join(fields["data"])))
+                    self.ids.append(fields.get("id", [""])[-1])
+                    self.names.append(fields.get("event", ["message"])[-1])
+                    fields = {}
+                    self._arrived.set()
+                else:
+                    fields = {}
+        except (ClientError, ConnectionError):
+            pass  # the server reset it
+        finally:
+            self._arrived.set()
+
+    @property
+    def close_code(self) -> int | None:
+        return None  # no close codes: the server just ends the body
+
+    async def close(self) -> None:
+        self.response.close()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def check_stream(

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from web.listed_files import STATIC, listed_files
+from web.problems import add_get
 
 DOCS_HTML = STATIC / "api-docs.html"
 ASSETS = {
@@ -34,6 +35,6 @@ async def api_docs(request: web.Request) -> web.FileResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/docs", api_docs)
+    add_get(app, "/api/docs", api_docs)
     assets = listed_files(swagger_ui_static(), ASSETS, "asset", CACHE)
-    app.router.add_get("/api/docs/{asset}", assets)
+    add_get(app, "/api/docs/{asset}", assets)

@@ -16,6 +16,7 @@ from web.media_types import JSON
 from web.openapi import docs
 from web.openapi.contract import RESPONSES
 from web.openapi.operations import operations
+from web.problems import add_get
 from web.schemas import FunkoBody, FunkoPatch
 
 log = logging.getLogger(__name__)
@@ -71,5 +72,5 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/openapi.json", openapi_json)
+    add_get(app, "/api/openapi.json", openapi_json)
     docs.add_routes(app)

@@ -128,6 +128,12 @@ WRITTEN = {
         "schema": {"type": "string", "enum": ["true"]},
     },
 }
+LAST_EVENT_ID = header(
+    "Last-Event-ID",
+    "A reconnecting client's last event id (a position): the stream resumes after it, whatever"
+    " the query says about where to start. Beyond the newest position: 400.",
+    {"type": "string", "pattern": "^[0-9]{1,19}$"},
+)
 ACCEPT = header(
     "Accept",
     f"{NDJSON} streams every event after `after` (up to the head at the start), one a line.",

@@ -6,7 +6,7 @@ since the contract says it never happens.
 
 from web.audit import EventsParams
 from web.dashboard import FILES
-from web.media_types import JSON, NDJSON
+from web.media_types import EVENT_STREAM, JSON, NDJSON
 from web.openapi.docs import ASSETS
 from web.openapi.objects import (
     ACCEPT,
@@ -16,6 +16,7 @@ from web.openapi.objects import (
     IDEMPOTENCY_KEY,
     IF_MATCH,
     IF_NONE_MATCH,
+    LAST_EVENT_ID,
     PUBLIC,
     VERSION,
     WRITTEN,
@@ -33,6 +34,13 @@ from web.schemas import SearchParams
 from web.streams import StreamParams
 
 TEXT = {"type": "string"}
+STREAM_QUERY = {
+    "after": "Replay every event after this position first (at most the newest).",
+    "since": "Instead of `after`: replay from the first event created at or after this time"
+    " (RFC 3339).",
+    "funkoId": "Only this Funko's events.",
+    "types": "Only these types, comma-separated.",
+}
 WRITE_PROBLEMS = (400, 401, 403, 404, 408, 412, 413, 422, 503)
 
 
@@ -132,7 +140,15 @@ def operations() -> dict[tuple[str, str], Json]:
             "audit",
             "The event log by position: a page, or all of it as NDJSON.",
             FOR_AUDITORS,
-            parameters=[*query(EventsParams, after="Events after this position."), ACCEPT],
+            parameters=[
+                *query(
+                    EventsParams,
+                    after="Events after this position (default 0).",
+                    since="Instead of `after`: from the first event created at or after this"
+                    " time (RFC 3339).",
+                ),
+                ACCEPT,
+            ],
             responses={
                 "200": {
                     "description": f"A page; with Accept: {NDJSON}, one envelope a line.",
@@ -152,13 +168,21 @@ def operations() -> dict[tuple[str, str], Json]:
             PUBLIC,
             description="Text frames: each an `Envelope`, and once a `CaughtUp`. "
             "Without `after`, live events only; `CaughtUp` comes first.",
-            parameters=query(
-                StreamParams,
-                after="Replay every event after this position first (at most the newest).",
-                funkoId="Only this Funko's events.",
-                types="Only these types, comma-separated.",
-            ),
+            parameters=query(StreamParams, **STREAM_QUERY),
             responses={"101": {"description": "Switching Protocols: a WebSocket."}}
+            | problems(400, 403, 503),
+        ),
+        ("GET", "/api/v1/stream"): operation(
+            "streamEvents",
+            "stream",
+            "Every Funko event as it commits (server-sent events).",
+            PUBLIC,
+            description="The WebSocket's stream for EventSource and `curl -N`: each event is"
+            " `id: <position>` and `data: <Envelope>`; `CaughtUp` comes as `event: caught-up`"
+            " (its id the position it names). A comment line every heartbeat. The server may"
+            " end the stream (shutdown, a reader too slow): reconnect with `Last-Event-ID`.",
+            parameters=[*query(StreamParams, **STREAM_QUERY), LAST_EVENT_ID],
+            responses={"200": content(EVENT_STREAM, TEXT, "The stream; it does not end.")}
             | problems(400, 403, 503),
         ),
         ("GET", "/health"): operation(
