@@ -7,11 +7,13 @@
 const FIRST_DELAY = 250; // ms before the first retry, doubled for each one after, up to
 const LONGEST_DELAY = 5000;
 
-/** The change stream's address on this server: events after `after`, or live only if null. */
-export function streamUrl(after) {
+/** The change stream's address on this server: events after `after`, or from the first
+ * created at or after `since` (an RFC 3339 time), or live only if both are null. */
+export function streamUrl(after, since = null) {
   const url = new URL("/ws/v1/funkos", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   if (after !== null) url.searchParams.set("after", after);
+  if (since !== null) url.searchParams.set("since", since);
   return url;
 }
 

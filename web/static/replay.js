@@ -1,4 +1,5 @@
-// Replay: the log from a chosen position on, oldest first, on a WebSocket of its own.
+// Replay: the log from a chosen position, or a date and time, on, oldest first, on a WebSocket
+// of its own.
 
 import { entryOf, eventRow } from "./feed.js";
 import { streamUrl } from "./live-stream.js";
@@ -15,29 +16,43 @@ export class Replay {
     const form = section.querySelector("form");
     form.addEventListener("submit", (submit) => {
       submit.preventDefault();
-      this.from = Number(form.elements.from.value);
       this.list.replaceChildren();
-      this.#replay(this.from);
+      const since = form.elements.since.value; // local time, as the browser shows it
+      if (since) {
+        const when = new Date(since);
+        this.from = when.toLocaleString();
+        this.#replay(this.from, null, when.toISOString());
+      } else if (form.elements.from.value) {
+        this.from = `#${form.elements.from.value}`;
+        this.#replay(this.from, Number(form.elements.from.value));
+      } else {
+        this.summary.textContent = "Give a position or a date and time to replay from.";
+      }
     });
-    this.more.addEventListener("click", () => this.#replay(this.last + 1));
+    // One start or the other: typing in one field clears the other.
+    form.elements.since.addEventListener("input", () => (form.elements.from.value = ""));
+    form.elements.from.addEventListener("input", () => (form.elements.since.value = ""));
+    this.more.addEventListener("click", () => this.#replay(`#${this.last + 1}`, this.last + 1));
   }
 
-  /** Append the events from position `from` on: up to the newest, or LIMIT of them. */
-  #replay(from) {
+  /** Append the events from position `from`, or from the first created at or after `since`,
+   * on: up to the newest, or LIMIT of them. `label` names where it starts. */
+  #replay(label, from, since = null) {
     this.socket?.close();
     this.more.hidden = true;
     const newest = this.newest();
-    if (newest !== null && from - 1 > newest) {
-      this.summary.textContent = `Nothing from #${from} yet: the newest event is #${newest}.`;
+    if (since === null && newest !== null && from - 1 > newest) {
+      this.summary.textContent = `Nothing from ${label} yet: the newest event is #${newest}.`;
       return;
     }
-    const socket = (this.socket = new WebSocket(streamUrl(from - 1)));
+    const url = since === null ? streamUrl(from - 1) : streamUrl(null, since);
+    const socket = (this.socket = new WebSocket(url));
     let shown = 0;
-    this.summary.textContent = `Replaying from #${from}…`;
+    this.summary.textContent = `Replaying from ${label}…`;
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
       if (frame.type === "CAUGHT_UP") {
-        this.#stop(`${this.#count()} from #${this.from} up to #${frame.position}, ` +
+        this.#stop(`${this.#count()} from ${this.from} up to #${frame.position}, ` +
           "the newest when you asked.");
         return;
       }
@@ -45,13 +60,13 @@ export class Replay {
       this.last = frame.position;
       shown += 1;
       if (shown === LIMIT) {
-        this.#stop(`${this.#count()} from #${this.from} to #${this.last}; there may be more.`);
+        this.#stop(`${this.#count()} from ${this.from} to #${this.last}; there may be more.`);
         this.more.hidden = false;
       }
     };
     socket.onclose = () => {
       if (this.socket === socket) {
-        this.summary.textContent = `The replay from #${from} stopped: the server refused it ` +
+        this.summary.textContent = `The replay from ${label} stopped: the server refused it ` +
           "or went away. Try again.";
       }
     };
