@@ -8,14 +8,17 @@ so none is sent twice. Live entries are written straight to an idle client's soc
 one's wait in a bounded buffer, and a client that lets it overflow is switched back to the log.
 A client that takes no frame for a while is for the caller to close (see ``stalled_for``).
 
+An idle live subscriber has no task of its own: the replay and CAUGHT_UP run in the caller's
+task (``start``), and a sender task exists only while frames wait for a busy client or a client
+that fell behind reads the log. What ends it (a failure, ``stop``) resolves ``ended``.
+
 The transport (WebSocket, server-sent events) is an ``Outlet``: how an entry and CAUGHT_UP
 look on its wire, and how whole frames are written. A replayed page, or a live backlog, goes
 out in one write of all its frames.
 """
 
 import asyncio
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -61,7 +64,7 @@ class Outlet(Protocol):
 
 
 class Subscription:
-    """One client's stream; ``run`` sends until the client goes away."""
+    """One client's stream: ``start`` it, then await ``ended`` (or ``close`` it)."""
 
     def __init__(
         self,
@@ -70,16 +73,19 @@ class Subscription:
         wanted: StreamFilter,
         after: int | None,
         buffer: int = BUFFER,
+        failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._reader, self._outlet = reader, outlet
         self._wanted, self._after, self._limit = wanted, after, buffer
+        self._failed = failed  # told what a sender task's stream failed on
         self.position = 0
         self._queued = 0  # live: every entry up to here is sent, buffered or filtered out
-        self._buffer: deque[Entry] = deque()
+        self._buffer: list[Entry] = []
         self._live = False  # registered with the reader
         self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
-        self._wake = asyncio.Event()
-        self._stopped = False
+        self._sender: asyncio.Task[None] | None = None  # while frames wait, or it catches up
+        self._starting = True  # start() is sending: no sender task yet
+        self._ended: asyncio.Future[None] | None = None
         self._sending_since: float | None = None
         self.frames_sent = 0  # for metrics: frames handed to the client's socket
         self.switches_to_log = 0  # for metrics: times it fell behind while live
@@ -109,38 +115,101 @@ class Subscription:
             self.switches_to_log += 1
             self._reader.unsubscribe(self)
             self._live = False
-            self._buffer.clear()  # re-read from the log at the client's pace
-            self._wake.set()
+            self._buffer = []  # re-read from the log at the client's pace
+            self._send_later()
         elif self._buffer:
-            self._wake.set()
+            self._send_later()
+
+    async def start(self) -> None:
+        """Replay (if asked) and say CAUGHT_UP once, in the caller's task; live from then on."""
+        if self._after is None:
+            self.position = self._reader.position
+        else:
+            self.position = self._after
+            await self._catch_up()
+            if self._stopped:
+                return
+        self._go_live()
+        await self._frames(self._outlet.caught_up(self.position), 1)
+        self._starting = False
+        self._settle()
+
+    @property
+    def ended(self) -> "asyncio.Future[None]":
+        """Resolved when the stream ends: ``stop``, or a sender task's failure (its error)."""
+        if self._ended is None:
+            self._ended = asyncio.get_running_loop().create_future()
+        return self._ended
 
     def stop(self) -> None:
-        """End ``run`` when it next waits for events (a transport's goodbye)."""
-        self._stopped = True
-        self._wake.set()
+        """End the stream (a transport's goodbye): ``ended`` resolves, nothing more is sent."""
+        self._end(None)
 
-    async def run(self) -> None:
-        """Replay (if asked), say CAUGHT_UP once, then stream live until stopped."""
-        try:
-            if self._after is None:
-                self.position = self._reader.position
+    async def close(self) -> None:
+        """Stop, and wait for a sender task to go."""
+        self._end(None)
+        if self._sender is not None:
+            self._sender.cancel()
+            await asyncio.gather(self._sender, return_exceptions=True)
+
+    def _end(self, error: BaseException | None) -> None:
+        self._reader.unsubscribe(self)
+        self._live = self._direct = False
+        ended = self.ended
+        if not ended.done():
+            if error is None:
+                ended.set_result(None)
             else:
-                self.position = self._after
-                await self._catch_up()
-            self._go_live()
-            await self._frames(self._outlet.caught_up(self.position), 1)
-            while not self._stopped:
-                if self._live:
-                    await self._drain()
-                else:
+                ended.set_exception(error)
+                ended.exception()  # whoever awaits it hears it; nobody may, and that is fine
+        if self._sender is not None and self._sender is not asyncio.current_task():
+            self._sender.cancel()
+
+    @property
+    def _stopped(self) -> bool:
+        return self._ended is not None and self._ended.done()
+
+    def _send_later(self) -> None:
+        if self._starting or self._sender is not None:
+            return  # whoever is sending looks at the buffer and the log again before it stops
+        if not self._stopped:
+            self._sender = asyncio.create_task(self._send_waiting())
+
+    async def _send_waiting(self) -> None:
+        """The sender task: what waits in the buffer, or the log if it fell behind; then back
+        to direct writes, and gone."""
+        try:
+            while not (self._live and not self._buffer):
+                if not self._live:
                     await self._catch_up()
+                    if self._stopped:
+                        return
                     self._go_live()
+                    continue
+                waiting, self._buffer = self._buffer, []
+                await self._frames(b"".join(map(self._outlet.framed, waiting)), len(waiting))
+                self.position = waiting[-1].position
+            self._settle()  # no pause since the check: nothing can have come between
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self._end(error)
+            if self._failed is not None:
+                self._failed(error)
         finally:
-            self._reader.unsubscribe(self)
+            self._sender = None
+
+    def _settle(self) -> None:
+        """Write directly from now on if live with nothing waiting; else send what waits."""
+        if self._live and not self._buffer:
+            self.position = max(self.position, self._queued)
+            self._direct = True
+        else:
+            self._send_later()
 
     async def _catch_up(self) -> None:
-        # Page through the log until the reader has not read past us.
-        while self._reader.position > self.position:
+        # Page through the log until the reader has not read past us (or the stream ends).
+        while self._reader.position > self.position and not self._stopped:
             page = await self._reader.entries_after(self.position, PAGE)
             wanted = [entry for entry in page if self._wanted.admits(entry)]
             if wanted:
@@ -152,18 +221,6 @@ class Subscription:
         self._queued = self.position
         self._live = True
         self._reader.subscribe(self)
-
-    async def _drain(self) -> None:
-        self._direct = not self._buffer
-        await self._wake.wait()
-        self._wake.clear()
-        while self._live and self._buffer:
-            waiting = list(self._buffer)
-            self._buffer.clear()
-            await self._frames(b"".join(map(self._outlet.framed, waiting)), len(waiting))
-            self.position = waiting[-1].position
-        if self._live:
-            self.position = max(self.position, self._queued)
 
     async def _frames(self, frames: bytes, count: int) -> None:
         self._sending_since = asyncio.get_running_loop().time()

@@ -102,26 +102,34 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     check_origin(request)
     after = await _start(request, params)
     await socket.prepare(request)
-    outlet = WebSocketOutlet(request)
-    subscription = Subscription(
-        request.app[READER], outlet, params.wanted(), after, buffer=settings.ws_buffer
-    )
+    subscribers = request.app[SUBSCRIBERS]
+
+    def failed(error: BaseException) -> None:  # a sender task's failure: 1011, unless gone
+        reason = _failure(error)
+        if reason is not None:
+            subscribers.close_later(subscriber, WSCloseCode.INTERNAL_ERROR, reason)
 
     async def goodbye(code: int, reason: bytes) -> None:
         await socket.close(code=code, message=reason)
 
-    subscribers = request.app[SUBSCRIBERS]
+    outlet = WebSocketOutlet(request)
+    subscription = Subscription(
+        request.app[READER], outlet, params.wanted(), after, settings.ws_buffer, failed
+    )
     subscriber = Subscriber(subscription, outlet, goodbye, "ws")
     subscribers.add(subscriber)
-    sender = asyncio.create_task(_send(subscriber, subscribers, WSCloseCode.INTERNAL_ERROR))
+    # The replay runs beside the receive loop (pings answered, a close heard); once live, an
+    # idle subscriber has no task but this one.
+    starting = asyncio.create_task(_started(subscriber, subscribers))
     ended = "1006"
     try:
         ended = await _until_closed(socket)
     finally:
         chosen = subscribers.discard(subscriber)
         request.app[METRICS].closes.labels(str(chosen) if chosen else ended).inc()
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await subscription.close()
     return socket
 
 
@@ -150,22 +158,26 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     outlet = EventStreamOutlet(request)
     settings = request.app[SETTINGS]
     subscription = Subscription(
-        request.app[READER], outlet, params.wanted(), after, buffer=settings.ws_buffer
+        request.app[READER], outlet, params.wanted(), after, settings.ws_buffer
     )
-    ended = asyncio.Event()
+    gone = asyncio.Event()
 
     async def goodbye(code: int, reason: bytes) -> None:
         subscription.stop()  # the handler then ends the body; a stalled one is reset
-        await ended.wait()
+        await gone.wait()
 
     subscribers = request.app[SUBSCRIBERS]
     subscriber = Subscriber(subscription, outlet, goodbye, "sse", heartbeat=SSE_COMMENT)
     subscribers.add(subscriber)
     try:
-        await _send(subscriber, subscribers, None)
+        await subscription.start()
+        await subscription.ended  # stopped, or a sender task's failure
+    except Exception as error:
+        _failure(error)  # logged; the client reconnects with Last-Event-ID
     finally:
         subscribers.discard(subscriber)
-        ended.set()
+        await subscription.close()
+        gone.set()
     if outlet.gone():
         return response  # nothing more can be said; aiohttp lets the connection go
     await response.write_eof()
@@ -197,25 +209,29 @@ async def _until_closed(socket: web.WebSocketResponse) -> str:
             return str(code) if code in ABNORMAL else "1006"
 
 
-async def _send(subscriber: Subscriber, subscribers: Subscribers, failed: int | None) -> None:
-    """Run the subscription until it ends or its client goes; if it fails, close with
-    ``failed`` (the WebSocket's 1011) or, with None, just end (an event stream's client then
-    reconnects with Last-Event-ID)."""
+async def _started(subscriber: Subscriber, subscribers: Subscribers) -> None:
+    """A WebSocket subscription's replay and CAUGHT_UP; 1011 if they fail, unless the client
+    went away."""
     try:
-        await subscriber.subscription.run()
-        return
-    except (ClientConnectionResetError, ConnectionResetError):
-        return  # the client went away mid-frame (or was closed as stalled)
+        await subscriber.subscription.start()
+    except Exception as error:
+        reason = _failure(error)
+        if reason is not None:
+            await subscribers.close(subscriber, WSCloseCode.INTERNAL_ERROR, reason)
+
+
+def _failure(error: BaseException) -> bytes | None:
+    """What a subscription failed on, logged: the reason to give the client, or None if the
+    client went away (mid-frame, or closed as stalled)."""
+    if isinstance(error, ClientConnectionResetError | ConnectionResetError):
+        return None
     # Not any ConnectionError: the database refusing a connection is one too, and the client
-    # must then hear 1011, not wait on an open stream that no longer sends.
-    except UNAVAILABLE as error:
+    # must then hear it, not wait on an open stream that no longer sends.
+    if isinstance(error, UNAVAILABLE):
         log.warning("a subscription stopped: %s", error)
-        reason = b"database unavailable; resume later"
-    except Exception:  # a bug: logged, and the client told to come back
-        log.exception("a subscription failed")
-        reason = b"internal error; resume later"
-    if failed is not None:
-        await subscribers.close(subscriber, failed, reason)
+        return b"database unavailable; resume later"
+    log.error("a subscription failed", exc_info=error)  # a bug: the client told to come back
+    return b"internal error; resume later"
 
 
 async def watch_subscribers(app: web.Application) -> AsyncIterator[None]:

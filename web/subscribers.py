@@ -151,7 +151,8 @@ class Subscribers:
             if transport is not None:
                 reset(transport)
 
-    def _close_later(self, subscriber: Subscriber, code: int, reason: bytes) -> None:
+    def close_later(self, subscriber: Subscriber, code: int, reason: bytes) -> None:
+        """``close``, in a task of its own."""
         task = asyncio.create_task(self.close(subscriber, code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -172,10 +173,10 @@ class Subscribers:
                 if subscriber.closing:
                     continue
                 if subscriber.subscription.stalled_for(now) > self._send_timeout:
-                    self._close_later(subscriber, STALLED, reason)
+                    self.close_later(subscriber, STALLED, reason)
                 elif subscriber.heartbeat is not None:
                     if subscriber.outlet.gone():
-                        self._close_later(subscriber, WSCloseCode.GOING_AWAY, b"client gone")
+                        self.close_later(subscriber, WSCloseCode.GOING_AWAY, b"client gone")
                     elif beat:
                         subscriber.outlet.write(subscriber.heartbeat)
 
