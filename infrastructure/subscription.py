@@ -8,9 +8,9 @@ so none is sent twice. Live entries are written straight to an idle client's soc
 one's wait in a bounded buffer, and a client that lets it overflow is switched back to the log.
 A client that takes no frame for a while is for the caller to close (see ``stalled_for``).
 
-An idle live subscriber has no task of its own: the replay and CAUGHT_UP run in the caller's
-task (``start``), and a sender task exists only while frames wait for a busy client or a client
-that fell behind reads the log. What ends it (a failure, ``stop``) resolves ``ended``.
+An idle live subscriber has no task of its own: a sender task exists only while there is work,
+the replay and CAUGHT_UP first (``begin``), then whenever frames wait for a busy client or a
+client that fell behind reads the log. What ends it (a failure, ``stop``) resolves ``ended``.
 
 The transport (WebSocket, server-sent events) is an ``Outlet``: how an entry and CAUGHT_UP
 look on its wire, and how whole frames are written. A replayed page, or a live backlog, goes
@@ -64,7 +64,7 @@ class Outlet(Protocol):
 
 
 class Subscription:
-    """One client's stream: ``start`` it, then await ``ended`` (or ``close`` it)."""
+    """One client's stream: ``begin`` it, then await ``ended`` (or ``close`` it)."""
 
     def __init__(
         self,
@@ -84,7 +84,6 @@ class Subscription:
         self._live = False  # registered with the reader
         self._direct = False  # live, CAUGHT_UP sent, nothing buffered or being sent
         self._sender: asyncio.Task[None] | None = None  # while frames wait, or it catches up
-        self._starting = True  # start() is sending: no sender task yet
         self._ended: asyncio.Future[None] | None = None
         self._sending_since: float | None = None
         self.frames_sent = 0  # for metrics: frames handed to the client's socket
@@ -120,19 +119,9 @@ class Subscription:
         elif self._buffer:
             self._send_later()
 
-    async def start(self) -> None:
-        """Replay (if asked) and say CAUGHT_UP once, in the caller's task; live from then on."""
-        if self._after is None:
-            self.position = self._reader.position
-        else:
-            self.position = self._after
-            await self._catch_up()
-            if self._stopped:
-                return
-        self._go_live()
-        await self._frames(self._outlet.caught_up(self.position), 1)
-        self._starting = False
-        self._settle()
+    def begin(self) -> None:
+        """Replay (if asked), say CAUGHT_UP once, then stream live until stopped."""
+        self._sender = asyncio.create_task(self._send_waiting(starting=True))
 
     @property
     def ended(self) -> "asyncio.Future[None]":
@@ -170,16 +159,17 @@ class Subscription:
         return self._ended is not None and self._ended.done()
 
     def _send_later(self) -> None:
-        if self._starting or self._sender is not None:
-            return  # whoever is sending looks at the buffer and the log again before it stops
-        if not self._stopped:
+        if self._sender is None and not self._stopped:
             self._sender = asyncio.create_task(self._send_waiting())
+        # else the sender looks at the buffer and the log again before it stops
 
-    async def _send_waiting(self) -> None:
-        """The sender task: what waits in the buffer, or the log if it fell behind; then back
-        to direct writes, and gone."""
+    async def _send_waiting(self, starting: bool = False) -> None:
+        """The sender task: first (``starting``) the replay and CAUGHT_UP; then what waits in
+        the buffer, or the log if it fell behind; then back to direct writes, and gone."""
         try:
-            while not (self._live and not self._buffer):
+            if starting:
+                await self._start()
+            while not (self._live and not self._buffer) and not self._stopped:
                 if not self._live:
                     await self._catch_up()
                     if self._stopped:
@@ -189,7 +179,9 @@ class Subscription:
                 waiting, self._buffer = self._buffer, []
                 await self._frames(b"".join(map(self._outlet.framed, waiting)), len(waiting))
                 self.position = waiting[-1].position
-            self._settle()  # no pause since the check: nothing can have come between
+            if not self._stopped:  # no pause since the check: nothing can have come between
+                self.position = max(self.position, self._queued)
+                self._direct = True
         except asyncio.CancelledError:
             raise
         except BaseException as error:
@@ -199,13 +191,16 @@ class Subscription:
         finally:
             self._sender = None
 
-    def _settle(self) -> None:
-        """Write directly from now on if live with nothing waiting; else send what waits."""
-        if self._live and not self._buffer:
-            self.position = max(self.position, self._queued)
-            self._direct = True
+    async def _start(self) -> None:
+        if self._after is None:
+            self.position = self._reader.position
         else:
-            self._send_later()
+            self.position = self._after
+            await self._catch_up()
+            if self._stopped:
+                return
+        self._go_live()
+        await self._frames(self._outlet.caught_up(self.position), 1)
 
     async def _catch_up(self) -> None:
         # Page through the log until the reader has not read past us (or the stream ends).

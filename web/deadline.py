@@ -9,6 +9,10 @@ task, and at the deadline it is cancelled and left to clean up while the client 
 answer: 408 if the client had not even sent its whole body, else 503. Once a response is under
 way (an NDJSON stream, a WebSocket) it may take as long as it needs to start.
 
+The change streams live for hours: a task per handler for that long would cost every idle
+subscriber a task and its waiters. Their handlers (marked ``own_deadline``) run in aiohttp's
+task and bound their own work before the stream starts with ``within_deadline``, the same way.
+
 A write's commit may be under way in the database when the deadline comes: a 503 must then not
 hide a write that commits a moment later. So the handler's writes carry a commit-by time
 (event_store.COMMIT_BY), COMMIT_MARGIN before the deadline, after which the database refuses
@@ -22,6 +26,8 @@ send timeout has its connection reset.
 
 import asyncio
 import time
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -30,6 +36,7 @@ from web.connections import reset
 from web.keys import SETTINGS
 from web.problems import Handler, Problem
 
+T = TypeVar("T")
 DEADLINE = 3.0
 COMMIT_MARGIN = 0.5  # seconds before the deadline by which a write must be taken up to commit
 
@@ -42,6 +49,13 @@ class Due:
 
 
 DUE = web.RequestKey("deadline", Due)
+OWN_DEADLINE: set[Handler] = set()  # handlers that bound their own work (see within_deadline)
+
+
+def own_deadline(handler: Handler) -> Handler:
+    """Mark a handler that keeps its own deadline, with ``within_deadline``."""
+    OWN_DEADLINE.add(handler)
+    return handler
 
 
 @web.middleware
@@ -50,6 +64,8 @@ async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse
     deadline."""
     loop = asyncio.get_running_loop()
     due = request[DUE] = Due(loop.time() + DEADLINE)
+    if request.match_info.handler in OWN_DEADLINE:
+        return await handler(request)
     commit_by = COMMIT_BY.set(time.time() + DEADLINE - COMMIT_MARGIN)
     try:
         work = asyncio.ensure_future(handler(request))  # in a copy of this context
@@ -66,6 +82,24 @@ async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse
         work.cancel()
         raise
     return work.result()
+
+
+async def within_deadline(request: web.Request, work: Awaitable[T]) -> T:
+    """``work``, in a task of its own that is given up at the request's deadline (503, or 408
+    inside ``problems``): for handlers marked ``own_deadline``, before their answer starts."""
+    task = asyncio.ensure_future(work)
+    due = request[DUE].at
+    timeout = None if due is None else max(0.0, due - asyncio.get_running_loop().time())
+    try:
+        await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not task.done():
+        task.cancel()
+        task.add_done_callback(_cleaned_up)
+        raise _overdue(request)
+    return task.result()
 
 
 def _overdue(request: web.Request) -> Problem:
@@ -86,7 +120,7 @@ def _overdue(request: web.Request) -> Problem:
     )
 
 
-def _cleaned_up(work: "asyncio.Future[web.StreamResponse]") -> None:
+def _cleaned_up(work: "asyncio.Future[Any]") -> None:
     # What a cancelled handler raised while cleaning up (a timed-out rollback) is expected.
     if not work.cancelled():
         work.exception()

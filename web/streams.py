@@ -21,6 +21,7 @@ from pydantic import (
 from domain.funko import EventType
 from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
+from web.deadline import own_deadline, within_deadline
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.media_types import EVENT_STREAM
 from web.origins import check_origin
@@ -36,7 +37,6 @@ from web.subscribers import (
     SSE_COMMENT,
     EventStreamOutlet,
     Subscriber,
-    Subscribers,
     WebSocketOutlet,
 )
 
@@ -88,6 +88,7 @@ async def _start(request: web.Request, params: StreamParams) -> int | None:
     return params.after
 
 
+@own_deadline
 async def stream_funkos(request: web.Request) -> web.StreamResponse:
     params = parse_query(request, StreamParams)
     settings = request.app[SETTINGS]
@@ -100,7 +101,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     if not socket.can_prepare(request).ok:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
     check_origin(request)
-    after = await _start(request, params)
+    after = await within_deadline(request, _start(request, params))
     await socket.prepare(request)
     subscribers = request.app[SUBSCRIBERS]
 
@@ -120,28 +121,28 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
     subscribers.add(subscriber)
     # The replay runs beside the receive loop (pings answered, a close heard); once live, an
     # idle subscriber has no task but this one.
-    starting = asyncio.create_task(_started(subscriber, subscribers))
+    subscription.begin()
     ended = "1006"
     try:
         ended = await _until_closed(socket)
     finally:
         chosen = subscribers.discard(subscriber)
         request.app[METRICS].closes.labels(str(chosen) if chosen else ended).inc()
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
         await subscription.close()
     return socket
 
 
+@own_deadline
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/stream: the WebSocket's stream as server-sent events."""
     params = parse_query(request, StreamParams)
     resumed = _last_event_id(request)
     check_origin(request)
     if resumed is None:
-        after = await _start(request, params)
+        after = await within_deadline(request, _start(request, params))
     else:  # a reconnecting client: where it got to wins over where it first asked to start
-        refuse_beyond_head(resumed, await request.app[READER].head(), LAST_EVENT_ID)
+        head = await within_deadline(request, request.app[READER].head())
+        refuse_beyond_head(resumed, head, LAST_EVENT_ID)
         after = resumed
     response = web.StreamResponse(
         headers={
@@ -169,8 +170,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     subscribers = request.app[SUBSCRIBERS]
     subscriber = Subscriber(subscription, outlet, goodbye, "sse", heartbeat=SSE_COMMENT)
     subscribers.add(subscriber)
+    subscription.begin()
     try:
-        await subscription.start()
         await subscription.ended  # stopped, or a sender task's failure
     except Exception as error:
         _failure(error)  # logged; the client reconnects with Last-Event-ID
@@ -207,17 +208,6 @@ async def _until_closed(socket: web.WebSocketResponse) -> str:
         if message.type in (WSMsgType.ERROR, WSMsgType.CLOSING, WSMsgType.CLOSED):
             code = socket.close_code
             return str(code) if code in ABNORMAL else "1006"
-
-
-async def _started(subscriber: Subscriber, subscribers: Subscribers) -> None:
-    """A WebSocket subscription's replay and CAUGHT_UP; 1011 if they fail, unless the client
-    went away."""
-    try:
-        await subscriber.subscription.start()
-    except Exception as error:
-        reason = _failure(error)
-        if reason is not None:
-            await subscribers.close(subscriber, WSCloseCode.INTERNAL_ERROR, reason)
 
 
 def _failure(error: BaseException) -> bytes | None:
