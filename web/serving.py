@@ -9,6 +9,7 @@ store, reader and subscribers, as a separate server process on the same database
 
 import gc
 import logging
+import resource
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,9 @@ from web.request_ids import AccessLog
 # 60 s would let one stalled NDJSON reader hold the exit up for two minutes.
 SHUTDOWN_TIMEOUT = 5.0
 WORKER = "aiohttp.GunicornUVLoopWebWorker"
+OPEN_FILES_WANTED = 1 << 20  # when the hard limit is "unlimited" (Linux's nr_open default)
+BACKLOG = 4096  # connections waiting to be accepted (Linux caps it at net.core.somaxconn)
+log = logging.getLogger(__name__)
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:
@@ -61,6 +65,7 @@ class Serving(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hi
             "graceful_timeout": int(2 * SHUTDOWN_TIMEOUT) + 1,  # a worker's own drain, and some
             "timeout": 30,  # a worker silent this long is killed and replaced
             "keepalive": 75,  # aiohttp's own default for idle connections
+            "backlog": BACKLOG,
             "logger_class": JsonLogs,
             "control_socket_disable": True,  # one per user by default: servers would share it
         }.items():
@@ -80,7 +85,23 @@ class Serving(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hi
         return runner
 
 
+def raise_open_files_limit() -> int:
+    """Every subscriber holds a socket: lift this process's open-files limit (its workers
+    inherit it) to the most the OS allows it; the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as error:  # an infinite hard limit, a container's rules
+            log.warning("could not raise the open-files limit from %d: %s", soft, error)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft
+
+
 def serve(settings: Settings) -> int:
     """Serve until told to stop; the arbiter's exit code."""
+    limit = raise_open_files_limit()
+    log.info("open files limit %d: about %d subscribers per worker", limit, limit - 100)
     Serving(settings).run()
     return 0
