@@ -77,7 +77,8 @@ PHASES = (
     ),
     Phase(
         "fanout",
-        "commit-to-receipt latency at 1,000 WebSocket subscribers, 100 events/s written",
+        "send-to-receipt latency at 1,000 subscribers (WebSocket; SSE at 20/s), 20 and 100"
+        " writes/s from a writer process; its POST p99 beside no subscriber's",
         fanout_phase.run,
     ),
     Phase(

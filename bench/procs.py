@@ -96,11 +96,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time the server has used so far: its processes together (run.py
         serve's arbiter and its workers)."""
-        ticks = 0
-        for pid in _family(self.pid):
-            fields = _stat(pid)
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def rss_kib(self, field: str = "VmRSS") -> int:
         """The server's resident set size (or its peak, ``VmHWM``), KiB: its processes' sum."""
@@ -110,6 +106,18 @@ class Server:
                 if line.startswith(f"{field}:"):
                     total += int(line.split()[1])
         return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time that ``pid`` and its descendants have used so far."""
+    ticks = 0
+    for member in _family(pid):
+        try:
+            fields = _stat(member)
+        except OSError:
+            continue  # gone meanwhile
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> list[str]:
@@ -164,20 +172,34 @@ async def baseline_server() -> AsyncIterator[Server]:
             yield Server(port, pid, "")
 
 
+STREAM_PATHS = {"ws": "/ws/v1/funkos", "sse": "/api/v1/stream"}
+
+
 class Subscribers:
     """The bench.wsclient process: ``ready()`` after every CAUGHT_UP, then ``finish()``."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, port: int, count: int, after: int | None = None, timing: bool = True
+        cls,
+        port: int,
+        count: int,
+        after: int | None = None,
+        timing: bool = True,
+        transport: str = "ws",
     ) -> AsyncIterator["Subscribers"]:
-        path = "/ws/v1/funkos" + ("" if after is None else f"?after={after}")
+        """``count`` subscribers on ``transport``: "ws" (GET /ws/v1/funkos) or "sse" (GET
+        /api/v1/stream)."""
+        path = STREAM_PATHS[transport] + ("" if after is None else f"?after={after}")
         options = {"host": HOST, "port": port, "path": path, "count": count}
-        options.update(timing=timing, after=after)
+        options.update(timing=timing, after=after, transport=transport)
         proc = await python_module(
             "bench.wsclient",
             options,
@@ -204,15 +226,44 @@ class Subscribers:
         """Connect and catch-up figures, once every subscriber has had CAUGHT_UP."""
         return await self._line(600)
 
-    async def finish(self, expected: list[int], measure_from: int = 0) -> dict[str, Any]:
-        """Sequence checks and latencies once every subscriber has ``expected``; then exit."""
+    async def finish(
+        self, expected: list[int], sent: list[list[float]] | None = None
+    ) -> dict[str, Any]:
+        """Sequence checks once every subscriber has ``expected``, and end-to-end latencies of
+        the positions in ``sent`` ([position, when its write was sent (time.monotonic())]…);
+        then exit."""
         assert self._proc.stdin is not None
-        command = {"expected": expected, "measure_from": measure_from}
+        command = {"expected": expected, "sent": sent or []}
         self._proc.stdin.write(json.dumps(command).encode() + b"\n")
         await self._proc.stdin.drain()
         summary = await self._line(120)
         await asyncio.wait_for(self._proc.wait(), 30)
         return summary
+
+
+async def write_paced(
+    server: Server, rate: float, count: int, measure_from: int = 0
+) -> dict[str, Any]:
+    """The paced writer (bench.writer) in a process of its own against ``server``: ``count``
+    creates at ``rate`` per second; its report (figures, every 201's position, and the send
+    times of those from index ``measure_from`` on)."""
+    options = {"host": HOST, "port": server.port, "token": server.token, "rate": rate}
+    options.update(count=count, measure_from=measure_from)
+    proc = await python_module(
+        "bench.writer", options, stdout=asyncio.subprocess.PIPE, limit=1 << 24
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), count / rate + 120)
+        code = await asyncio.wait_for(proc.wait(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if not line or code:
+        raise RuntimeError(f"the writer process exited with {code}")
+    report: dict[str, Any] = json.loads(line)
+    return report
 
 
 def py_spy() -> str | None:

@@ -1,40 +1,52 @@
-"""What a subscriber received, and whether it was exactly what was committed.
+"""What a subscriber received, when, and whether it was exactly what was committed.
 
-``Subscriber.on_text`` runs for every frame of every connection, so it reads only what it needs
-from the JSON text: the position, and (when timing) the envelope's ``createdAt``, which is its
-last key; each distinct ``createdAt`` is parsed once for all subscribers.
+``Subscriber.on_text`` runs for every frame (WebSocket) or event (SSE) of every connection, so
+it reads only the position from the JSON text and, when timing, keeps the receipt time beside
+it: ``time.monotonic()`` of the read that completed the frame, the clock the writer process
+stamps its sends with (CLOCK_MONOTONIC is system-wide on Linux). ``summary`` then checks each
+subscriber's positions against the log and computes end-to-end latency, receipt minus send,
+for every subscriber and every write it is given the send time of.
 """
 
 import asyncio
 import itertools
 from array import array
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
 from bench.stats import percentile
-from bench.wsframes import WsClient
 
-POSITION, CREATED = b'"position":', b'"createdAt":"'
+POSITION = b'"position":'
+CAUGHT_UP = b'{"type":"CAUGHT_UP"'
+
+
+class Client(Protocol):
+    """A subscriber's connection, on either transport (bench.wsframes, bench.sseframes)."""
+
+    opened: asyncio.Future[None]
+    closed: asyncio.Future[None]
+    close_code: int | None  # set when the server ended the stream (WebSocket: its close code)
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class Subscriber:
-    """What one connection received: positions, and commit-to-receipt latencies (s)."""
-
-    stamps: ClassVar[dict[bytes, float]] = {}  # createdAt text -> epoch s, shared by all
+    """What one connection received: positions and, when timing, when each arrived."""
 
     def __init__(self, timing: bool) -> None:
         self.timing = timing
         self.positions = array("q")
-        self.latencies = array("d")
+        self.received = array("d")  # time.monotonic() at receipt, beside each position
         self.caught_up = -1
         self.caught_up_again = 0  # CAUGHT_UP frames after the first (the contract says once)
         self.started = self.caught_up_at = 0.0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.client: WsClient | None = None
+        self.client: Client | None = None
 
     def on_text(self, payload: bytes, now: float) -> None:
         at = payload.index(POSITION) + len(POSITION)
-        if payload.startswith(b'{"type":"CAUGHT_UP"'):
+        if payload.startswith(CAUGHT_UP):
             if self.ready.done():
                 self.caught_up_again += 1
             else:
@@ -43,21 +55,29 @@ class Subscriber:
             return
         self.positions.append(int(payload[at : payload.index(b",", at)]))
         if self.timing:
-            start = payload.rindex(CREATED) + len(CREATED)
-            text = payload[start : payload.index(b'"', start)]
-            stamp = self.stamps.get(text)
-            if stamp is None:
-                stamp = self.stamps[text] = datetime.fromisoformat(text.decode()).timestamp()
-            self.latencies.append(now - stamp)
+            self.received.append(now)
+
+
+def _spread(values: list[float], prefix: str) -> dict[str, float]:
+    """p50, p99 and max (ms) of ``values`` (sorted here)."""
+    values.sort()
+    return {
+        f"{prefix}p50_ms": percentile(values, 0.50) * 1000,
+        f"{prefix}p99_ms": percentile(values, 0.99) * 1000,
+        f"{prefix}max_ms": (values[-1] if values else 0.0) * 1000,
+    }
 
 
 def summary(
-    subs: list[Subscriber], expected: list[int], measure_from: int, after: int | None
+    subs: list[Subscriber], expected: list[int], sent: dict[int, float], after: int | None
 ) -> dict[str, Any]:
-    """Did each subscriber get exactly the expected positions, in order? And the latencies."""
-    threshold = expected[measure_from] if measure_from < len(expected) else 2**63
+    """Did each subscriber get exactly the expected positions, in order? And end to end, from
+    ``sent`` (position -> when its write was sent, monotonic s) to each receipt: over every
+    subscriber × every position in ``sent`` (``p50_ms``…), and until the last subscriber had
+    each position (``last_p50_ms``…)."""
     wanted: dict[int, list[int]] = {}
     latencies: list[float] = []
+    last: dict[int, float] = {}  # position -> its latest receipt, over every subscriber
     exact = missing = duplicates = disorder = closed = 0
     for sub in subs:
         start = sub.caught_up if after is None else after
@@ -70,8 +90,14 @@ def summary(
             duplicates += len(got) - len(set(got))
             disorder += sum(1 for a, b in itertools.pairwise(got) if b <= a)
         closed += sub.client is not None and sub.client.close_code is not None
-        latencies.extend(t for p, t in zip(got, sub.latencies, strict=False) if p >= threshold)
-    latencies.sort()
+        if not sent:
+            continue
+        for position, at in zip(got, sub.received, strict=False):
+            began = sent.get(position)
+            if began is not None:
+                latencies.append(at - began)
+                if at > last.get(position, -1.0):
+                    last[position] = at
     return {
         "exact": exact,
         "missing": missing,
@@ -81,7 +107,7 @@ def summary(
         "caught_up_again": sum(s.caught_up_again for s in subs),
         "deliveries": sum(len(s.positions) for s in subs),
         "measured": len(latencies),
-        "p50_ms": percentile(latencies, 0.50) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-        "max_ms": (latencies[-1] if latencies else 0.0) * 1000,
+        "negative": sum(1 for t in latencies if t < 0),  # would mean the clocks disagree
+        **_spread(latencies, ""),
+        **_spread([at - sent[p] for p, at in last.items()], "last_"),
     }

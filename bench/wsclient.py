@@ -1,11 +1,14 @@
-"""The subscriber process of the stream phases: N WebSocket subscribers in one uvloop process.
+"""The subscriber process of the stream phases: N subscribers in one uvloop process, over
+WebSockets (bench.wsframes) or server-sent events (bench.sseframes).
 
-Usage: ``python -m bench.wsclient '<json options>'`` (host, port, path, count, timing, after).
-It connects ``count`` subscribers, waits until each has had CAUGHT_UP and prints one JSON line
-(connect and catch-up figures). It then reads one JSON line on stdin, ``{"expected":
-[positions…], "measure_from": i}``, waits until every subscriber has the last expected position
-(or a timeout), prints a JSON summary (sequence checks, commit-to-receipt latency of the
-expected positions from index ``measure_from`` on) and exits.
+Usage: ``python -m bench.wsclient '<json options>'`` (host, port, path, count, timing, after,
+transport: "ws", the default, or "sse"). It connects ``count`` subscribers, waits until each
+has had CAUGHT_UP and prints one JSON line (connect and catch-up figures). It then reads one
+JSON line on stdin, ``{"expected": [positions…], "sent": [[position, sent at]…]}``, waits until
+every subscriber has the last expected position (or a timeout), prints a JSON summary
+(sequence checks; end-to-end latency, receipt minus send, of the positions in ``sent``: see
+bench.subscriber) and exits. Every time is ``time.monotonic()``: CLOCK_MONOTONIC is one
+system-wide clock on Linux, so the writer process's send times compare with these receipts.
 """
 
 import asyncio
@@ -13,34 +16,41 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvloop
 
+from bench.sseframes import SseClient
 from bench.subscriber import Subscriber, summary
-from bench.wsframes import WsClient
+from bench.wsframes import OnText, WsClient
 
 CONNECTING = 64  # handshakes in flight at once (stays under the server's listen backlog)
 WAIT = 30.0  # seconds to wait for the last expected event
+
+Factory = Callable[[str, int, str, OnText], WsClient | SseClient]
+TRANSPORTS: dict[str, Factory] = {"ws": WsClient, "sse": SseClient}
 
 
 async def connect(options: dict[str, Any], sub: Subscriber, gate: asyncio.Semaphore) -> str:
     """Connect and wait for CAUGHT_UP; '' on success, else what went wrong."""
     host, port, path = options["host"], options["port"], options["path"]
+    factory = TRANSPORTS[options.get("transport", "ws")]
     loop = asyncio.get_running_loop()
     try:
         async with gate:
-            sub.started = time.time()
-            _, sub.client = await loop.create_connection(
-                lambda: WsClient(host, port, path, sub.on_text), host, port
+            sub.started = time.monotonic()
+            _, client = await loop.create_connection(
+                lambda: factory(host, port, path, sub.on_text), host, port
             )
-            await sub.client.opened
-        closed = sub.client.closed
+            sub.client = client
+            await client.opened
+        closed = client.closed
         await asyncio.wait({sub.ready, closed}, timeout=600, return_when=asyncio.FIRST_COMPLETED)
     except OSError as error:
         return repr(error)
     if not sub.ready.done():
-        return f"no CAUGHT_UP (closed: {closed.done()}, code {sub.client.close_code})"
+        return f"no CAUGHT_UP (closed: {closed.done()}, code {client.close_code})"
     return ""
 
 
@@ -54,7 +64,7 @@ async def run(options: dict[str, Any]) -> None:
     if soft < count + 256:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 256), hard))
     subs = [Subscriber(bool(options.get("timing"))) for _ in range(count)]
-    gate, began = asyncio.Semaphore(CONNECTING), time.time()
+    gate, began = asyncio.Semaphore(CONNECTING), time.monotonic()
     failures = [f for f in await asyncio.gather(*(connect(options, s, gate) for s in subs)) if f]
     ok = [s for s in subs if s.ready.done()]
     emit(
@@ -62,7 +72,7 @@ async def run(options: dict[str, Any]) -> None:
             "connected": len(ok),
             "failed": len(failures),
             "error_samples": sorted(set(failures))[:5],
-            "connect_s": time.time() - began,
+            "connect_s": time.monotonic() - began,
             "caught_up": sorted({s.caught_up for s in ok}),
             "catch_up_s": max((s.caught_up_at - s.started for s in ok), default=0.0),
             "frames_before_caught_up": sum(len(s.positions) for s in ok),
@@ -70,6 +80,7 @@ async def run(options: dict[str, Any]) -> None:
     )
     command = json.loads(await asyncio.to_thread(sys.stdin.readline) or "{}")
     expected: list[int] = command.get("expected", [])
+    sent = {int(p): float(t) for p, t in command.get("sent", [])}
     deadline = time.monotonic() + WAIT
     while expected and time.monotonic() < deadline:
         behind = [
@@ -81,7 +92,7 @@ async def run(options: dict[str, Any]) -> None:
         if not behind:
             break
         await asyncio.sleep(0.05)
-    emit(summary(ok, expected, int(command.get("measure_from", 0)), options.get("after")))
+    emit(summary(ok, expected, sent, options.get("after")))
     for sub in subs:
         if sub.client is not None:
             sub.client.close()

@@ -1,8 +1,8 @@
 """A minimal WebSocket client protocol for the stream benchmarks (stdlib only).
 
 Raw asyncio: one handshake, then unmasked server frames parsed in place; text payloads go to
-a callback with the wall-clock time of the ``data_received`` call that completed them (one
-clock read per read from the socket, not per frame). Pings are answered, a close is noted.
+a callback with the ``time.monotonic()`` of the ``data_received`` call that completed them
+(one clock read per read from the socket, not per frame). Pings are answered, a close is noted.
 Server frames are never fragmented by aiohttp, so continuation frames are not handled.
 """
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import cast
 
-OnText = Callable[[bytes, float], None]  # a text payload and when it arrived (time.time())
+OnText = Callable[[bytes, float], None]  # a text payload and when it arrived (time.monotonic())
 
 
 class WsClient(asyncio.Protocol):
@@ -39,7 +39,7 @@ class WsClient(asyncio.Protocol):
         self._transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
-        now = time.time()
+        now = time.monotonic()
         buffer = self._buffer
         buffer += data
         if not self._upgraded:
