@@ -22,6 +22,9 @@ from infrastructure.envelopes import Entry, entries_after, head, start_at
 
 CHANNEL = "funko_events"
 PAGE = 1000
+# Subscribers offered new entries between two turns of the event loop: a slice's socket writes
+# take about half a millisecond, so a write in flight waits no longer than that for the fan-out.
+FAN_OUT_SLICE = 64
 QUIET = 5.0  # seconds without a notification after which the reader looks anyway
 KEEPALIVE = 10.0  # seconds between checks that the LISTEN connection still answers
 BACKOFF = (0.1, 5.0)
@@ -29,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class Subscriber(Protocol):
-    """What the reader fans out to; ``offer`` must not block (it is called for everyone)."""
+    """What the reader fans out to; ``offer`` must not block (it is called for everyone), and
+    may be called once just after ``unsubscribe`` (the fan-out's list was taken before)."""
 
     def offer(self, entries: Sequence[Entry]) -> None: ...
 
@@ -147,7 +151,11 @@ class LogReader:
             if not entries:
                 return
             self.position = entries[-1].position
-            for subscriber in list(self._subscribers):
-                subscriber.offer(entries)
+            subscribers = list(self._subscribers)
+            for start in range(0, len(subscribers), FAN_OUT_SLICE):
+                if start:  # requests and commits run between slices, not behind all of them
+                    await asyncio.sleep(0)
+                for subscriber in subscribers[start : start + FAN_OUT_SLICE]:
+                    subscriber.offer(entries)
             if len(entries) < self._page:
                 return

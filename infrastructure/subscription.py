@@ -94,23 +94,35 @@ class Subscription:
         return 0.0 if self._sending_since is None else now - self._sending_since
 
     def offer(self, entries: Sequence[Entry]) -> None:
-        """The reader's fan-out: send or queue what is new and wanted; never blocks."""
+        """The reader's fan-out: send or queue what is new and wanted, in one write; never
+        blocks. Ignored once the subscription has left the reader (the reader may offer to
+        those it had when its fan-out began)."""
+        if not self._live:
+            return
+        fresh: list[Entry] = []
+        before = self._queued  # all up to here went out or was filtered
         for entry in entries:
             if entry.position <= self._queued:
                 continue
-            previous, self._queued = self._queued, entry.position
-            if not self._wanted.admits(entry):
-                continue
-            if self._direct:
-                if self._outlet.write(self._outlet.framed(entry)):
-                    self.frames_sent += 1
-                    continue
-                self._direct = False
-                self.position = previous  # all before this entry went out or was filtered
-            self._buffer.append(entry)
+            if not fresh:
+                before = self._queued
+            self._queued = entry.position
+            if self._wanted.admits(entry):
+                fresh.append(entry)
         if self._direct:
-            self.position = self._queued
-        elif len(self._buffer) > self._limit:
+            if not fresh:
+                self.position = self._queued
+                return
+            framed = self._outlet.framed
+            frames = framed(fresh[0]) if len(fresh) == 1 else b"".join(map(framed, fresh))
+            if self._outlet.write(frames):
+                self.frames_sent += len(fresh)
+                self.position = self._queued
+                return
+            self._direct = False
+            self.position = before
+        self._buffer.extend(fresh)
+        if len(self._buffer) > self._limit:
             self.switches_to_log += 1
             self._reader.unsubscribe(self)
             self._live = False
