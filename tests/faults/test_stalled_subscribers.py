@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults.conftest import StartServer
 from tests.faults.seeding import seed_bulky
-from tests.support.answers import ask
+from tests.support.answers import metric
 from tests.support.servers import ServerProcess
 from tests.support.stalled_peers import StalledPeer
 from tests.support.streams import Listener
@@ -22,16 +21,6 @@ PEERS = 20
 SEND_TIMEOUT = 1.0
 STALLING = 600  # ≈780 KB of envelopes: more than a peer's socket buffers can hold
 QUICK_EXIT = 1.5  # seconds from SIGTERM to exit with only stalled peers to say goodbye to
-
-
-async def metric(session: aiohttp.ClientSession, name: str, **labels: str) -> float:
-    """One sample of the server's /metrics (0 when it has none yet)."""
-    answer = await ask(session, "GET", "/metrics")
-    for family in text_string_to_metric_families(answer.text):
-        for sample in family.samples:
-            if sample.name == name and labels.items() <= sample.labels.items():
-                return sample.value
-    return 0.0
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.shop import EVENTS, decode
 from tests.support.tokens import AUDITOR
@@ -54,3 +55,13 @@ async def events_after(session: aiohttp.ClientSession, after: int) -> list[dict[
         if page["next"] >= page["head"]:
             return events
         after = page["next"]
+
+
+async def metric(session: aiohttp.ClientSession, name: str, **labels: str) -> float:
+    """One sample of the server's /metrics (0 when it has none yet)."""
+    answer = await ask(session, "GET", "/metrics")
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return sample.value
+    return 0.0
