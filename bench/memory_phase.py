@@ -1,4 +1,5 @@
-"""Memory: the server's resident set before and after 1,000 idle subscribers connect.
+"""Memory: the server's resident set before and after 1,000 (then 10,000) idle subscribers
+connect.
 
 Each server first takes a few subscribers and lets them go (code paths loaded, caches and
 pools filled), settles, and its VmRSS is read; then 1,000 subscribers connect, all get
@@ -15,19 +16,22 @@ from bench.procs import Server, Subscribers, baseline_server, real_server
 from bench.result import Result, below
 
 SUBSCRIBERS = 1000
+MANY = 10_000  # reported beside the same on the baseline, with no target
 WARM = 20
 SETTLE = 2.0  # seconds for the server (and its GC) to go quiet before RSS is read
 LIMIT_KIB = 16.0  # issue 14: at most 16 KiB
 
 
-async def _measure(serving: AbstractAsyncContextManager[Server]) -> dict[str, Any]:
+async def _measure(
+    serving: AbstractAsyncContextManager[Server], count: int = SUBSCRIBERS
+) -> dict[str, Any]:
     async with serving as server:
         async with Subscribers.connect(server.port, WARM, timing=False) as warm:
             await warm.ready()
             await warm.finish([])
         await asyncio.sleep(SETTLE)
         before = server.rss_kib()
-        async with Subscribers.connect(server.port, SUBSCRIBERS, timing=False) as subs:
+        async with Subscribers.connect(server.port, count, timing=False) as subs:
             ready = await subs.ready()
             await asyncio.sleep(SETTLE)
             after = server.rss_kib()
@@ -56,10 +60,21 @@ async def run(ctx: Context) -> Result:
     )
     for name, key in (("MiB RSS before", "rss_before_kib"), ("MiB RSS with subs", "rss_after_kib")):
         result.add(name, real[key] / 1024, base[key] / 1024)
-    for who, measured in (("server", real), ("baseline", base)):
+    base_many = await _measure(baseline_server(), MANY)
+    real_many = await _measure(real_server(ctx.url), MANY)
+    result.add(
+        f"KiB RSS per idle subscriber, {MANY:,}",
+        real_many["kib_per_subscriber"],
+        base_many["kib_per_subscriber"],
+    )
+    measured_all = (
+        ("server", SUBSCRIBERS, real),
+        ("baseline", SUBSCRIBERS, base),
+        (f"server {MANY:,}", MANY, real_many),
+        (f"baseline {MANY:,}", MANY, base_many),
+    )
+    for who, count, measured in measured_all:
         result.failed(f"{who}: {measured['error_samples']}", measured["failed"])
-        result.checks[f"{who}: {SUBSCRIBERS} subscribers connected"] = (
-            measured["connected"] == SUBSCRIBERS
-        )
+        result.checks[f"{who}: {count} subscribers connected"] = measured["connected"] == count
         result.extra[who] = measured
     return result
