@@ -66,6 +66,26 @@ class Outlet(Protocol):
 class Subscription:
     """One client's stream: ``begin`` it, then await ``ended`` (or ``close`` it)."""
 
+    # One per subscriber, thousands per process: no __dict__ each.
+    __slots__ = (
+        "_after",
+        "_buffer",
+        "_direct",
+        "_ended",
+        "_failed",
+        "_limit",
+        "_live",
+        "_outlet",
+        "_queued",
+        "_reader",
+        "_sender",
+        "_sending_since",
+        "_wanted",
+        "frames_sent",
+        "position",
+        "switches_to_log",
+    )
+
     def __init__(
         self,
         reader: LogReader,

@@ -35,6 +35,8 @@ def _caught_up(position: int) -> bytes:
 class Outlet:
     """Whole frames to a request's socket: the write side of a subscription."""
 
+    __slots__ = ("_writer", "transport")
+
     def __init__(self, request: web.Request) -> None:
         self.transport: Transport = request.transport
         self._writer = request.writer
@@ -64,6 +66,8 @@ class Outlet:
 class WebSocketOutlet(Outlet):
     """Text frames: each envelope, then ``{"type": "CAUGHT_UP", "position": P}``."""
 
+    __slots__ = ()
+
     def framed(self, entry: Entry) -> bytes:
         return entry.ws_frame
 
@@ -76,6 +80,8 @@ class EventStreamOutlet(Outlet):
     ``event: caught-up`` with the position as its id (a client resuming from it misses
     nothing)."""
 
+    __slots__ = ()
+
     def framed(self, entry: Entry) -> bytes:
         return entry.sse_chunk
 
@@ -83,7 +89,7 @@ class EventStreamOutlet(Outlet):
         return chunk(sse_event(_caught_up(position), position, "caught-up"))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscriber:
     """One open subscription: what it sends through, and how its transport says goodbye."""
 
