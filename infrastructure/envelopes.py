@@ -6,9 +6,7 @@ event is parsed or re-encoded in Python on its way to a subscriber.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -44,25 +42,31 @@ SELECT coalesce(
 """
 
 
-@dataclass(frozen=True)
 class Entry:
     """One event of the log: what filters look at and its envelope as UTF-8 JSON; framed for
-    each transport when first asked, and shared by every subscriber."""
+    each transport when first asked, and shared by every subscriber. (A plain class with slots:
+    a replay makes a thousand a page.)"""
 
-    position: int
-    funko_id: UUID
-    type: str
-    envelope: bytes
+    __slots__ = ("_sse", "_ws", "envelope", "funko_id", "position", "type")
 
-    @cached_property
+    def __init__(self, position: int, funko_id: UUID, type: str, envelope: bytes) -> None:
+        self.position, self.funko_id, self.type, self.envelope = position, funko_id, type, envelope
+        self._ws: bytes | None = None
+        self._sse: bytes | None = None
+
+    @property
     def ws_frame(self) -> bytes:
         """The envelope as a WebSocket text frame."""
-        return text_frame(self.envelope)
+        if self._ws is None:
+            self._ws = text_frame(self.envelope)
+        return self._ws
 
-    @cached_property
+    @property
     def sse_chunk(self) -> bytes:
         """The envelope as a server-sent event (``id:`` its position), in one HTTP chunk."""
-        return chunk(sse_event(self.envelope, position=self.position))
+        if self._sse is None:
+            self._sse = chunk(sse_event(self.envelope, position=self.position))
+        return self._sse
 
 
 def text_frame(payload: bytes) -> bytes:

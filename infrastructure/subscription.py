@@ -37,6 +37,10 @@ class StreamFilter:
     funko_id: UUID | None = None
     types: frozenset[str] | None = None
 
+    @property
+    def everything(self) -> bool:
+        return self.funko_id is None and self.types is None
+
     def admits(self, entry: Entry) -> bool:
         return (self.funko_id is None or entry.funko_id == self.funko_id) and (
             self.types is None or entry.type in self.types
@@ -238,7 +242,8 @@ class Subscription:
         # Page through the log until the reader has not read past us (or the stream ends).
         while self._reader.position > self.position and not self._stopped:
             page = await self._reader.entries_after(self.position, PAGE)
-            wanted = [entry for entry in page if self._wanted.admits(entry)]
+            admits = self._wanted.admits
+            wanted = page if self._wanted.everything else [e for e in page if admits(e)]
             if wanted:
                 await self._frames(b"".join(map(self._outlet.framed, wanted)), len(wanted))
             # Never empty: the reader has read past us, so those events are there to read.
