@@ -10,53 +10,32 @@ JSON (or ``{"type":"CAUGHT_UP","position":P}``), and its position is all that is
 server ends lines with LF alone, as this parser expects.
 """
 
-import asyncio
 import time
-from typing import cast
 
-from bench.wsframes import OnText
+from bench.rawclient import OnText, RawClient
 
 
-class SseClient(asyncio.Protocol):
+class SseClient(RawClient):
     """One event stream; ``opened`` resolves on the 200's head, ``closed`` on connection loss
     (the client hangs up when the server ends the body); ``close_code`` is set (0) when the
     server ended the stream before ``close()``."""
 
     def __init__(self, host: str, port: int, path: str, on_text: OnText) -> None:
-        self._request = (
+        request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
             "Cache-Control: no-store\r\n\r\n"
-        ).encode()
-        self._on_text = on_text
-        self._raw = bytearray()  # the head, then the chunked body, not yet de-chunked
+        )
+        super().__init__(request, b"200", on_text)
         self._body = bytearray()  # the de-chunked body from the end of the last whole event
-        self._head_read = self._chunked = self._closing = False
-        self._transport: asyncio.Transport | None = None
-        loop = asyncio.get_running_loop()
-        self.opened: asyncio.Future[None] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
-        self.close_code: int | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self._transport.write(self._request)
+        self._chunked = self._closing = False
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
-        raw = self._raw
-        raw += data
-        if not self._head_read:
-            end = raw.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(raw[:end])
-            if not head.startswith(b"HTTP/1.1 200"):
-                self._fail(head[:200].decode(errors="replace"))
-                return
+        head = self._head(data)
+        if head is None:
+            return
+        if head:
             self._chunked = b"\r\ntransfer-encoding: chunked" in head.lower()
-            del raw[: end + 4]
-            self._head_read = True
-            self.opened.set_result(None)
         if self._chunked:
             try:
                 self._dechunk()
@@ -64,8 +43,8 @@ class SseClient(asyncio.Protocol):
                 self._fail(f"bad chunk: {error}")
                 return
         else:
-            self._body += raw
-            raw.clear()
+            self._body += self._raw
+            self._raw.clear()
         self._events(now)
 
     def _dechunk(self) -> None:
@@ -107,11 +86,6 @@ class SseClient(asyncio.Protocol):
         if at:
             del body[:at]
 
-    def _fail(self, why: str) -> None:
-        self.abort()
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(why))
-
     def _ended(self) -> None:
         if not self._closing and self.close_code is None:
             self.close_code = 0
@@ -126,10 +100,3 @@ class SseClient(asyncio.Protocol):
         if self._transport is not None:
             self._closing = True
             self._transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._ended()
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed before the answer"))
-        if not self.closed.done():
-            self.closed.set_result(None)

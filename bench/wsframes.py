@@ -6,59 +6,33 @@ a callback with the ``time.monotonic()`` of the ``data_received`` call that comp
 Server frames are never fragmented by aiohttp, so continuation frames are not handled.
 """
 
-import asyncio
 import base64
 import os
 import time
-from collections.abc import Callable
-from typing import cast
 
-OnText = Callable[[bytes, float], None]  # a text payload and when it arrived (time.monotonic())
+from bench.rawclient import OnText, RawClient
+
+__all__ = ["OnText", "WsClient"]
 
 
-class WsClient(asyncio.Protocol):
+class WsClient(RawClient):
     """One WebSocket connection; ``opened`` resolves on 101, ``closed`` on connection loss."""
 
     def __init__(self, host: str, port: int, path: str, on_text: OnText) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
-        self._request = (
+        request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-        self._on_text = on_text
-        self._buffer = bytearray()
-        self._upgraded = False
-        self._transport: asyncio.Transport | None = None
-        loop = asyncio.get_running_loop()
-        self.opened: asyncio.Future[None] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
-        self.close_code: int | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self._transport.write(self._request)
+        )
+        super().__init__(request, b"101", on_text)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
-        buffer = self._buffer
-        buffer += data
-        if not self._upgraded:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(buffer[:end])
-            if not head.startswith(b"HTTP/1.1 101"):
-                self.abort()
-                if not self.opened.done():
-                    self.opened.set_exception(ConnectionError(head[:200].decode(errors="replace")))
-                return
-            del buffer[: end + 4]
-            self._upgraded = True
-            self.opened.set_result(None)
-        self._frames(now)
+        if self._head(data) is not None:
+            self._frames(now)
 
     def _frames(self, now: float) -> None:
-        buffer, at, size = self._buffer, 0, len(self._buffer)
+        buffer, at, size = self._raw, 0, len(self._raw)
         while size - at >= 2:
             opcode, length, head = buffer[at] & 0x0F, buffer[at + 1] & 0x7F, 2
             if length == 126:
@@ -91,16 +65,6 @@ class WsClient(asyncio.Protocol):
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self._transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked)
 
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
     def close(self) -> None:
         """Send a close frame (1000) and let the server drop the connection."""
         self._send(0x8, (1000).to_bytes(2, "big"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed before the upgrade"))
-        if not self.closed.done():
-            self.closed.set_result(None)
