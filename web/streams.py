@@ -21,6 +21,7 @@ from pydantic import (
 from domain.funko import EventType
 from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
+from web.connections import reset
 from web.deadline import own_deadline, within_deadline
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.media_types import EVENT_STREAM
@@ -35,6 +36,7 @@ from web.schemas import (
 )
 from web.subscribers import (
     SSE_COMMENT,
+    STALLED,
     EventStreamOutlet,
     Subscriber,
     WebSocketOutlet,
@@ -164,7 +166,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     gone = asyncio.Event()
 
     async def goodbye(code: int, reason: bytes) -> None:
-        subscription.stop()  # the handler then ends the body; a stalled one is reset
+        subscription.stop()  # the handler then ends the body
+        if code == STALLED and outlet.transport is not None:
+            reset(outlet.transport)  # it takes nothing: not the body's end either
         await gone.wait()
 
     subscribers = request.app[SUBSCRIBERS]
@@ -172,17 +176,30 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     subscribers.add(subscriber)
     subscription.begin()
     try:
-        await subscription.ended  # stopped, or a sender task's failure
-    except Exception as error:
-        _failure(error)  # logged; the client reconnects with Last-Event-ID
+        try:
+            await subscription.ended  # stopped, or a sender task's failure
+        except Exception as error:
+            _failure(error)  # logged; the client reconnects with Last-Event-ID
+        await subscription.close()
+        if not outlet.gone():
+            await _end_within(request, response, settings.send_timeout)
     finally:
         subscribers.discard(subscriber)
         await subscription.close()
         gone.set()
-    if outlet.gone():
-        return response  # nothing more can be said; aiohttp lets the connection go
-    await response.write_eof()
     return response
+
+
+async def _end_within(request: web.Request, response: web.StreamResponse, seconds: float) -> None:
+    """End a streamed body, or reset the connection of a client that does not take it."""
+    try:
+        async with asyncio.timeout(seconds):
+            await response.write_eof()
+    except TimeoutError:
+        if request.transport is not None:
+            reset(request.transport)
+    except ConnectionResetError:
+        pass  # gone meanwhile
 
 
 def _last_event_id(request: web.Request) -> int | None:

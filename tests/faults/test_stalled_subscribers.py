@@ -13,7 +13,7 @@ from tests.faults.seeding import seed_bulky
 from tests.support.answers import metric
 from tests.support.servers import ServerProcess
 from tests.support.stalled_peers import StalledPeer
-from tests.support.streams import Listener
+from tests.support.streams import EventStreamListener, Listener
 from tests.support.waiting import eventually
 from web.subscribers import CLOSE_TIMEOUT
 
@@ -73,3 +73,29 @@ async def test_sigterm_does_not_wait_on_subscribers_that_stopped_reading(
         took = asyncio.get_running_loop().time() - started
         assert took < QUICK_EXIT, f"SIGTERM took {took:.1f} s"
         assert all(p.dropped() for p in peers)
+
+
+async def test_stalled_event_stream_readers_are_dropped_and_the_others_served(
+    fresh_database: str, servers: StartServer
+) -> None:
+    server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT), WORKERS="1")
+    async with aiohttp.ClientSession(base_url=server.base) as session:
+        normal = await EventStreamListener.connect(session)
+        peers = [await StalledPeer.event_stream("127.0.0.1", server.port) for _ in range(PEERS)]
+        try:
+            await normal.reach(0)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while await metric(session, "funko_sse_subscribers") != PEERS + 1:
+                assert loop.time() < deadline, "the subscribers never all connected"
+                await asyncio.sleep(0.05)
+            await seed_bulky(fresh_database, STALLING)
+            await normal.count(STALLING, within=5)
+            limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
+            await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
+            assert normal.open, "a reader that reads stays"
+            assert await metric(session, "funko_sse_subscribers") == 1
+        finally:
+            for peer in peers:
+                peer.sock.close()
+            await normal.close()

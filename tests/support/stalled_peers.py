@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from tests.support.shop import decode
-from tests.support.streams import WS, Frame
+from tests.support.streams import SSE, WS, Frame
 
 ESTABLISHED = 1  # tcpi_state in Linux's struct tcp_info
 
@@ -42,28 +42,39 @@ def parse_frames(data: bytes) -> tuple[list[Frame], int | None]:
 
 
 class StalledPeer:
-    """A WebSocket client that does the handshake by hand, then stops reading."""
+    """A WebSocket (or server-sent events) client that opens the stream by hand, then stops
+    reading."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
 
     @classmethod
     async def connect(cls, host: str, port: int, path: str = WS) -> "StalledPeer":
-        loop = asyncio.get_running_loop()
-        sock = tiny_socket((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP))
-        sock.setblocking(False)
-        await loop.sock_connect(sock, (host, port))
         key = base64.b64encode(os.urandom(16)).decode()
         handshake = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
-        await loop.sock_sendall(sock, handshake.encode())
+        return await cls._opened(host, port, handshake, b"HTTP/1.1 101 ")
+
+    @classmethod
+    async def event_stream(cls, host: str, port: int) -> "StalledPeer":
+        """The same on GET /api/v1/stream (server-sent events)."""
+        request = f"GET {SSE} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+        return await cls._opened(host, port, request, b"HTTP/1.1 200 ")
+
+    @classmethod
+    async def _opened(cls, host: str, port: int, request: str, status: bytes) -> "StalledPeer":
+        loop = asyncio.get_running_loop()
+        sock = tiny_socket((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP))
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (host, port))
+        await loop.sock_sendall(sock, request.encode())
         answer = b""
         while not answer.endswith(b"\r\n\r\n"):
             answer += await loop.sock_recv(sock, 1)
-        assert answer.startswith(b"HTTP/1.1 101 "), answer
+        assert answer.startswith(status), answer
         return cls(sock)
 
     def dropped(self) -> bool:
