@@ -138,6 +138,7 @@ def verify(settings: Settings, _: argparse.Namespace) -> int:
         f"verified {outcome.events} events up to position {outcome.head}: the hash chain"
         " holds and the read model equals a fresh fold of the log"
     )
+    print(f"head position {outcome.head} hash {outcome.hash.hex()}")
     return 0
 
 

@@ -60,6 +60,7 @@ class Verified:
 
     events: int
     head: int
+    hash: bytes  # the head's: what a restored copy of the log must end on too
 
 
 async def verify(
@@ -73,7 +74,7 @@ async def verify(
         checked = await _walk_chain(conn, head, tip, chain_progress)
         if isinstance(checked, Finding):
             return checked
-        return await _compare_read_model(conn, head, fold_progress) or Verified(checked, head)
+        return await _compare_read_model(conn, head, fold_progress) or Verified(checked, head, tip)
 
 
 async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progress) -> int | Finding:

@@ -206,7 +206,7 @@ async def test_the_migration_chains_events_logged_before_the_chain(
         assert chain.tip == chain.last
         async with pool.acquire() as conn:
             outcome = await verification.verify(conn, lambda *_: None, lambda *_: None)
-        assert outcome == verification.Verified(events=4, head=4)
+        assert outcome == verification.Verified(events=4, head=4, hash=chain.tip)
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await pool.execute("UPDATE events SET actor = 'mallory'")
 

@@ -78,12 +78,14 @@ async def as_superuser_without_triggers(url: str, *statements: tuple[str, object
 async def test_a_clean_log_of_creates_updates_and_deletes_verifies(shop: Shop) -> None:
     await build_history(shop.service)
 
-    assert await verify_in_process(shop.pool) == Verified(events=8, head=8)
+    tip = await shop.pool.fetchval("SELECT hash FROM log_head")
+    assert await verify_in_process(shop.pool) == Verified(events=8, head=8, hash=tip)
     outcome = await run_cli(shop.url, "verify")
     assert outcome.code == 0, outcome.stdout + outcome.stderr
     assert outcome.stdout.splitlines() == [
         "verified 8 events up to position 8: the hash chain holds and the read model equals"
-        " a fresh fold of the log"
+        " a fresh fold of the log",
+        f"head position 8 hash {tip.hex()}",  # the last line, as the contract has it
     ]
 
 
@@ -207,4 +209,5 @@ async def test_verify_passes_while_writers_go_on(shop: Shop) -> None:
     assert outcome.events == outcome.head >= 1500
     assert [p for p in during if p > outcome.head] != []  # commits landed during the check
     logged = 1500 + len(committed)
-    assert await verify_in_process(shop.pool) == Verified(events=logged, head=logged)
+    tip = await shop.pool.fetchval("SELECT hash FROM log_head")
+    assert await verify_in_process(shop.pool) == Verified(events=logged, head=logged, hash=tip)
