@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from infrastructure.verification import Finding, Verified
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int | None], None]  # (position reached, last position if known)
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
@@ -54,10 +54,10 @@ def _progress(description: str, start: int = 0) -> Iterator[Progress]:
 
     bars: list[tqdm[Any]] = []  # drawn from the first step, so bars appear as work starts
 
-    def show(position: int, upto: int) -> None:
+    def show(position: int, upto: int | None) -> None:
         if not bars:
             bars.append(tqdm(desc=description, unit=" pos", file=sys.stderr, mininterval=0.5))
-        bars[0].total = upto - start
+        bars[0].total = None if upto is None else upto - start
         bars[0].update(position - start - bars[0].n)
 
     try:
@@ -123,6 +123,40 @@ def rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def restore(settings: Settings, args: argparse.Namespace) -> int:
+    from infrastructure.restore import LogNotEmpty, NotRestorable
+    from infrastructure.restore import restore as load
+
+    async def run(conn: Connection) -> int:
+        with _progress("restore") as progress, _lines(args.file) as lines:
+            try:
+                restored = await load(conn, lines, progress)
+            except LogNotEmpty as error:
+                print(f"restore refused: {error}; nothing was written", file=sys.stderr)
+                return 2
+            except NotRestorable as error:
+                print(f"restore failed at {error}; nothing was written", file=sys.stderr)
+                return 1
+        print(
+            f"restored {restored.events} events up to position {restored.head},"
+            f" head hash {restored.hash.hex()}",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _on_database(settings, run)
+
+
+@contextmanager
+def _lines(path: str | None) -> Iterator[Iterator[bytes]]:
+    """The lines of ``path``, or of standard input when it is None or "-"."""
+    if path is None or path == "-":
+        yield iter(sys.stdin.buffer)
+        return
+    with open(path, "rb") as file:
+        yield iter(file)
+
+
 def verify(settings: Settings, _: argparse.Namespace) -> int:
     from infrastructure import verification
 
@@ -156,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     log.add_argument("--after", type=int, default=0, help="only events after this position")
     log.add_argument("--funko", type=UUID, help="only this Funko's events")
     commands.add_parser("verify", help="check the hash chain and the read model")
+    back = commands.add_parser("restore", help="load a replay file into an empty log")
+    back.add_argument("file", nargs="?", help="the NDJSON file (default: standard input)")
     args = parser.parse_args(argv)
     if args.command == "token" and args.ttl <= 0:
         parser.error("--ttl must be positive")
@@ -176,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "replay": replay,
         "rebuild": rebuild,
         "verify": verify,
+        "restore": restore,
     }
     settings = Settings.from_env()
     if args.command != "token":  # the one command that needs no database

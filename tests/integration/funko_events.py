@@ -11,6 +11,21 @@ from infrastructure.funko_repository import funko_mapper, new_event
 from tests.support.shop import unique
 
 MAPPER = funko_mapper()
+# Text that JSON, PostgreSQL and the hash chain must all keep exactly.
+NAMES = [
+    'Baby "Yoda" says \\"hi\\" \\\\ ok',
+    "Grogu 🦖 👨‍👩‍👧‍👦 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ☃",
+    "line one\nline two\r\n\ttabbed \u2028 separated \u0085 end",
+    "é or e\u0301, İ, ﬁ, ß, \u202ereversed",
+    "🦖" * 100,
+]
+ACTORS = [
+    'mallory "the" \\ auditor\n🦖',
+    "a" * 5000 + "𝔘" * 1000,
+    '{"json": \'like\', "n": [1, 2]}',
+    "tab\tand\u2028separator",
+    "ß",
+]
 
 
 def new_fields(category: str | None = None, **overrides: Any) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from infrastructure.database import migrate
 from infrastructure.envelopes import head as log_head
 from infrastructure.event_store import AppendRefused, EventStore
 from infrastructure.events import NewEvent
-from tests.integration.funko_events import append_beside, new_fields, pending_event
+from tests.integration.funko_events import (
+    ACTORS,
+    NAMES,
+    append_beside,
+    new_fields,
+    pending_event,
+)
 from tests.support.cli import run_cli
 from tests.support.databases import migrations_upto
 
@@ -32,20 +38,6 @@ SELECT position, funko_id,
        hash = event_link(coalesce(lag(hash) OVER (ORDER BY position), $1), e) AS follows
 FROM events e ORDER BY position
 """
-NAMES = [
-    'Baby "Yoda" says \\"hi\\" \\\\ ok',
-    "Grogu 🦖 👨‍👩‍👧‍👦 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ☃",
-    "line one\nline two\r\n\ttabbed \u2028 separated \u0085 end",
-    "é or e\u0301, İ, ﬁ, ß, \u202ereversed",
-    "🦖" * 100,
-]
-ACTORS = [
-    'mallory "the" \\ auditor\n🦖',
-    "a" * 5000 + "𝔘" * 1000,
-    '{"json": \'like\', "n": [1, 2]}',
-    "tab\tand\u2028separator",
-    "ß",
-]
 
 
 @dataclass(frozen=True)
