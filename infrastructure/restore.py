@@ -126,7 +126,7 @@ class Lines:
             raise _Refused(f"Funko {funko_id} has an event after its DELETE")
         if version != expected or (kind == b"CREATE") != (version == 1):
             raise _Refused(f"version {version} of Funko {funko_id} does not follow its history")
-        created_at = datetime.strptime(at_text.decode(), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+        created_at = datetime.fromisoformat(at_text.decode()).replace(tzinfo=UTC)
         actor = orjson.loads(actor_text)
         if not isinstance(actor, str):
             raise _Refused("actor is not a string")
