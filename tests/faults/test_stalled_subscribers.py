@@ -13,7 +13,7 @@ from tests.faults.seeding import seed_bulky
 from tests.support.answers import metric
 from tests.support.servers import ServerProcess
 from tests.support.stalled_peers import StalledPeer
-from tests.support.streams import EventStreamListener, Listener
+from tests.support.streams import Listener, subscribe
 from tests.support.waiting import eventually
 from web.subscribers import CLOSE_TIMEOUT
 
@@ -25,18 +25,20 @@ QUICK_EXIT = 1.5  # seconds from SIGTERM to exit with only stalled peers to say 
 
 @asynccontextmanager
 async def stalled_beside_a_reader(
-    fresh_database: str, server: ServerProcess
+    fresh_database: str, server: ServerProcess, transport: str = "ws"
 ) -> AsyncIterator[tuple[aiohttp.ClientSession, Listener, list[StalledPeer]]]:
-    """PEERS subscribers that stop reading beside one that reads, once more events than the
-    stalled ones can take have been written and the reader has them all."""
+    """PEERS subscribers that stop reading beside one that reads, on ``transport`` ("ws" or
+    "sse"), once more events than the stalled ones can take have been written and the reader
+    has them all."""
     async with aiohttp.ClientSession(base_url=server.base) as session:
-        normal = Listener(await session.ws_connect("/ws/v1/funkos"))
-        peers = [await StalledPeer.connect("127.0.0.1", server.port) for _ in range(PEERS)]
+        normal = await subscribe(transport, session)
+        open_stalled = StalledPeer.connect if transport == "ws" else StalledPeer.event_stream
+        peers = [await open_stalled("127.0.0.1", server.port) for _ in range(PEERS)]
         try:
             await normal.reach(0)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 5
-            while await metric(session, "funko_ws_subscribers") != PEERS + 1:
+            while await metric(session, f"funko_{transport}_subscribers") != PEERS + 1:
                 assert loop.time() < deadline, "the subscribers never all connected"
                 await asyncio.sleep(0.05)
             await seed_bulky(fresh_database, STALLING)
@@ -45,6 +47,7 @@ async def stalled_beside_a_reader(
         finally:
             for peer in peers:
                 peer.sock.close()
+            await normal.close()
 
 
 async def test_stalled_subscribers_are_dropped_counted_and_the_others_served(
@@ -79,23 +82,8 @@ async def test_stalled_event_stream_readers_are_dropped_and_the_others_served(
     fresh_database: str, servers: StartServer
 ) -> None:
     server = await servers(fresh_database, SEND_TIMEOUT=str(SEND_TIMEOUT), WORKERS="1")
-    async with aiohttp.ClientSession(base_url=server.base) as session:
-        normal = await EventStreamListener.connect(session)
-        peers = [await StalledPeer.event_stream("127.0.0.1", server.port) for _ in range(PEERS)]
-        try:
-            await normal.reach(0)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 5
-            while await metric(session, "funko_sse_subscribers") != PEERS + 1:
-                assert loop.time() < deadline, "the subscribers never all connected"
-                await asyncio.sleep(0.05)
-            await seed_bulky(fresh_database, STALLING)
-            await normal.count(STALLING, within=5)
-            limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
-            await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
-            assert normal.open, "a reader that reads stays"
-            assert await metric(session, "funko_sse_subscribers") == 1
-        finally:
-            for peer in peers:
-                peer.sock.close()
-            await normal.close()
+    async with stalled_beside_a_reader(fresh_database, server, "sse") as (session, normal, peers):
+        limit = SEND_TIMEOUT + CLOSE_TIMEOUT + 3
+        await eventually(lambda: all(p.dropped() for p in peers), limit, "all peers dropped")
+        assert normal.open, "a reader that reads stays"
+        assert await metric(session, "funko_sse_subscribers") == 1
