@@ -191,6 +191,28 @@ async def test_every_sort_order_of_the_catalog_is_served_by_an_index(
     assert not nodes & {"Sort", "Incremental Sort", "Seq Scan"}, (sql, nodes)
 
 
+async def test_a_name_search_is_served_by_the_trigram_index_where_there_is_pg_trgm(
+    pool: asyncpg.Pool,
+) -> None:
+    # Which plan wins depends on how rare the substring is; with scans of the whole table or
+    # of a whole B-tree priced out, the trigram index must be there to serve it.
+    sql, *args = page_query(CatalogQuery(name="ghost"))
+    count = "SELECT count(*) FROM catalog_funkos WHERE name_key LIKE $1"
+    trigrams = "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_trgm')"
+    async with pool.acquire() as conn, conn.transaction():
+        available = await conn.fetchval(trigrams)
+        await conn.execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off;"
+            " SET LOCAL enable_indexonlyscan = off"
+        )
+        plans = [
+            await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args),
+            await conn.fetchval(f"EXPLAIN (FORMAT JSON) {count}", args[0]),
+        ]
+    for plan in plans:  # without pg_trgm (the embedded server), searches scan as before
+        assert ('"catalog_funkos_name_trigrams"' in plan) == available, plan
+
+
 def sort_key(funko: Recorded, key: str) -> Any:
     value = funko.funko[key]
     return search_key(value) if key == "name" else value
