@@ -3,15 +3,20 @@
 It moves inside the append transaction (event_store.py: append_batch folds each batch with
 ``catalog_apply``, migration 0007), so the read model, its tracked position and the events
 commit together: exactly once, and a write is visible to the very next read on any process.
-``catch_up`` and ``rebuild`` fold the log into it, from its tracked position or from zero, with
-that same ``catalog_apply``: one fold, whichever way events reach it. Names are keyed for
-search here, in Python (``name_key``): PostgreSQL's lower() is not Unicode case folding.
+``catch_up`` folds the log into it from its tracked position with that same ``catalog_apply``.
+A fold from the start into empty tables (``rebuild``, ``verify``'s fresh fold, ``restore``)
+needs no event but each Funko's last: ``fold_from_start`` takes those in one statement, so
+it costs a sort of the log, not a round of upserts per page. ``verify`` compares that fold
+with the one kept event by event, so the two are held to agreement on every database checked.
+Names are keyed for search in Python (``name_key``): PostgreSQL's lower() is not Unicode case
+folding; it agrees only on ASCII, where the fold from the start uses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import asyncpg
 import orjson
@@ -26,7 +31,28 @@ LOGGED = """
 SELECT position, funko_id, type, data::text AS data
 FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3
 """
-UNKEYED = "SELECT id, name FROM catalog_funkos WHERE name_key IS NULL LIMIT $1"
+# Each Funko's last event up to $1, if it leaves the Funko in the catalog. Within a Funko,
+# versions follow positions, so its (funko_id, version) index hands them over in order.
+FOLD_FROM_START = """
+INSERT INTO catalog_funkos
+    (id, name, price, stock, image, category, version, created_at, updated_at, doc, name_key)
+SELECT f.id, f.name, f.price, f.stock, f.image, f.category, f.version, f."createdAt",
+       f."updatedAt", l.data,
+       CASE WHEN f.name ~ '^[\x01-\x7f]*$' THEN lower(f.name COLLATE "C") END
+FROM (SELECT DISTINCT ON (funko_id) type, data FROM events WHERE position <= $1
+      ORDER BY funko_id, version DESC) l,
+     json_to_record(l.data) AS f(id uuid, name text, price numeric, stock int, image text,
+                                 category text, version int, "createdAt" timestamptz,
+                                 "updatedAt" timestamptz)
+WHERE l.type <> 'DELETE'
+"""
+COUNT_CATEGORIES = """
+INSERT INTO catalog_categories (name, count)
+SELECT category, count(*) FROM catalog_funkos GROUP BY category
+"""
+UNKEYED = """
+SELECT id, name FROM catalog_funkos WHERE name_key IS NULL AND id > $1 ORDER BY id LIMIT $2
+"""
 KEY = """
 UPDATE catalog_funkos c SET name_key = k.key
 FROM unnest($1::uuid[], $2::text[]) AS k(id, key) WHERE c.id = k.id
@@ -57,7 +83,7 @@ class CatalogProjection:
         async with pool.acquire() as conn, conn.transaction():
             head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
             await conn.execute("TRUNCATE catalog_funkos, catalog_categories")
-            await self.fold(conn, 0, head, progress)
+            await self.fold_from_start(conn, head, progress)
             await self._track(conn, head)
             return int(head)
 
@@ -75,6 +101,16 @@ class CatalogProjection:
             if progress is not None:
                 progress(after, upto)
 
+    async def fold_from_start(
+        self, conn: Connection, upto: int, progress: Progress | None = None
+    ) -> None:
+        """Fold the events up to ``upto`` into the empty catalog tables ``conn`` resolves."""
+        await conn.execute(FOLD_FROM_START, upto)
+        await _key_unkeyed(conn)
+        await conn.execute(COUNT_CATEGORIES)
+        if progress is not None:
+            progress(upto, upto)
+
     @staticmethod
     async def _track(conn: Connection, position: int) -> None:
         await conn.execute(
@@ -89,10 +125,13 @@ def name_key(data: str) -> str:
 
 
 async def _key_unkeyed(conn: Connection) -> None:
-    """Give rows without a name_key (written before migration 0005) theirs."""
-    while rows := await conn.fetch(UNKEYED, PAGE):
+    """Give rows without a name_key (written before migration 0005, or folded from the start
+    with a name that is not ASCII) theirs: one pass in id order."""
+    after = UUID(int=0)
+    while rows := await conn.fetch(UNKEYED, after, PAGE):
         keys = [search_key(row["name"]) for row in rows]
         await conn.execute(KEY, [row["id"] for row in rows], keys)
+        after = rows[-1]["id"]
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ from infrastructure import hash_chain
 from infrastructure.envelopes import AUDITED
 from infrastructure.events import NewEvent
 from infrastructure.funko_repository import funko_mapper
-from infrastructure.projection import CatalogProjection
+from infrastructure.projection import NAME, CatalogProjection
 
 if TYPE_CHECKING:
     from infrastructure.database import Connection
@@ -175,7 +175,11 @@ async def restore(conn: Connection, lines: Iterable[bytes], progress: Any = None
         await conn.execute(
             "UPDATE log_head SET position = $1, hash = $2", reader.position, reader.hash
         )
-        await CatalogProjection().catch_up(conn)
+        await conn.execute("TRUNCATE catalog_funkos, catalog_categories")  # an empty log's
+        await CatalogProjection().fold_from_start(conn, reader.position)
+        await conn.execute(
+            "UPDATE projection_positions SET position = $1 WHERE name = $2", reader.position, NAME
+        )
     return Restored(reader.count, reader.position, reader.hash)
 
 

@@ -105,7 +105,7 @@ async def _compare_read_model(conn: Connection, head: int, progress: Progress) -
     if tracked != head:
         return Finding(min(tracked, head) + 1, f"the read model is at position {tracked}")
     await conn.execute(SHADOWS)
-    await CatalogProjection().fold(conn, 0, head, progress)
+    await CatalogProjection().fold_from_start(conn, head, progress)
     differs = await conn.fetchrow(FUNKOS_DIFFER, head)
     if differs is not None:
         return Finding(

@@ -13,7 +13,7 @@ from domain.services import FunkoService
 from infrastructure.envelopes import head as log_head
 from infrastructure.event_store import EventStore
 from infrastructure.projection import CatalogProjection
-from tests.integration.funko_events import new_fields
+from tests.integration.funko_events import NAMES, new_fields
 from tests.support.contract import FUNKO_KEYS
 from tests.support.shop import unique
 
@@ -35,7 +35,7 @@ async def read_model(pool: asyncpg.Pool) -> tuple[Rows, Rows]:
     """Every read-model row, documents as the text they are served as."""
     funkos = await pool.fetch(
         "SELECT id, name, price, stock, image, category, version, created_at, updated_at,"
-        " doc::text FROM catalog_funkos ORDER BY id"
+        " doc::text, name_key FROM catalog_funkos ORDER BY id"
     )
     categories = await pool.fetch("SELECT name, count FROM catalog_categories ORDER BY name")
     return [tuple(r) for r in funkos], [tuple(r) for r in categories]
@@ -92,6 +92,8 @@ async def test_rebuilding_leaves_the_read_model_as_it_was(
     service: FunkoService, pool: asyncpg.Pool, store: EventStore
 ) -> None:
     await history(service, unique("cat").upper())
+    for name in [*NAMES, "ΣΊΣΥΦΟΣ", "Mixed CASE [ascii] ~", "İstanbul"]:  # keyed in SQL or not
+        await service.create(new_fields(name=name), "alice")
     before = await read_model(pool)
 
     assert await CatalogProjection().rebuild(pool) == await log_head(pool)
