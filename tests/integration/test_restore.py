@@ -5,9 +5,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from domain.services import FunkoService
 from infrastructure import bootstrap
+from infrastructure import restore as restoring
 from tests.integration.funko_events import ACTORS, NAMES, new_fields
 from tests.support.cli import Outcome, run_cli
 from tests.support.databases import throwaway
@@ -108,3 +110,29 @@ async def test_a_bad_line_leaves_the_log_empty_and_is_named(
             events, head, catalog, _ = await state(copy)
             assert (events, catalog) == ([], []), what
             assert head[0]["position"] == 0, what
+
+
+async def test_a_bad_line_chunks_after_the_first_leaves_the_log_empty_and_is_named(
+    fresh_database: str, server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(restoring, "CHUNK", 2)  # chunks copied before the bad one is read
+    async with bootstrap.running(fresh_database, min_size=1, max_size=4) as parts:
+        funko = await parts.service.create(new_fields(), "alice")
+        for stock in range(6):
+            await parts.service.amend(funko.funko_id, {"stock": stock}, "bob")
+    lines = (await replayed(fresh_database, tmp_path / "log.ndjson")).splitlines(keepends=True)
+    spoilt = {
+        7: [*lines[:6], lines[6].replace(b'"version":7', b'"version":9')],  # out of its history
+        6: [*lines[:5], lines[5].replace(b'"actor":"bob"', b'"actor":"bob" ')],  # spelt otherwise
+    }
+    for number, content in spoilt.items():
+        async with throwaway(server_url, "restored", migrated=True) as copy:
+            conn = await asyncpg.connect(copy)
+            try:
+                with pytest.raises(restoring.NotRestorable) as refused:
+                    await restoring.restore(conn, iter(content))
+            finally:
+                await conn.close()
+            assert refused.value.line == number, str(refused.value)
+            events, head, catalog, _ = await state(copy)
+            assert (events, catalog, head[0]["position"]) == ([], [], 0)
