@@ -5,7 +5,8 @@ The content is the event's position and every stored column of it (``NewEvent``'
 text (the ``json`` columns exactly as stored, ``created_at`` as microseconds since 1970), each
 written ``<length>:<text>,`` so no two different events share one encoding.
 Migration 0004's ``event_link`` computes the same in SQL (it hashed the events logged
-before the chain existed); a test holds the two to agreement.
+before the chain existed); a test holds the two to agreement. ``BODY`` is ``body`` in SQL,
+for ``verify``: PostgreSQL encodes each stored row, and Python only follows the chain.
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from infrastructure.events import NewEvent
 GENESIS = bytes(32)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+
+
+def _sql_field(text: str) -> str:
+    return f"length({text}) || ':' || {text} || ','"
+
+
+# body(event) of a row of events, as bytea: the same texts, each `<length>:<text>,`.
+_TEXTS = {"created_at": "(extract(epoch FROM created_at) * 1000000)::bigint::text"}
+BODY = "convert_to({}, 'UTF8')".format(
+    " || ".join(_sql_field(_TEXTS.get(name, f"{name}::text")) for name in NewEvent._fields)
+)
 
 
 def link(previous: bytes, position: int, event: NewEvent) -> bytes:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infrastructure import hash_chain
-from infrastructure.events import COLUMNS, NewEvent
 from infrastructure.projection import NAME, CatalogProjection, Progress
 
 if TYPE_CHECKING:
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
 
 PAGE = 5000
 CHAIN = f"""
-SELECT position, {COLUMNS}, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2
+SELECT position, hash, {hash_chain.BODY} FROM events WHERE position > $1 ORDER BY position
+LIMIT $2
 """
 SHADOWS = """
 CREATE TEMP TABLE catalog_funkos (LIKE public.catalog_funkos INCLUDING ALL) ON COMMIT DROP;
@@ -80,15 +80,14 @@ async def verify(
 async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progress) -> int | Finding:
     previous, last, count = hash_chain.GENESIS, 0, 0
     while rows := await conn.fetch(CHAIN, last, PAGE):
-        for row in rows:
-            expected = hash_chain.link(previous, row[0], NewEvent(*row[1:-1]))
-            if row["hash"] != expected:
+        for position, stored, body in rows:
+            if stored != hash_chain.follow(previous, position, body):
                 return Finding(
-                    row["position"],
+                    position,
                     "its hash does not follow from its content and the previous event's hash"
                     " (this event, or the one before it, was altered, removed or inserted)",
                 )
-            previous, last = row["hash"], row["position"]
+            previous, last = stored, position
         count += len(rows)
         progress(last, head)
     if last != head:
