@@ -8,7 +8,7 @@ import uvloop
 from bench import report
 from bench.context import Config, Context
 from bench.db import throwaway_database
-from bench.phases import NAMES, Phase, chosen
+from bench.phases import EVERYDAY, NAMES, Phase, chosen
 from bench.result import Result
 
 
@@ -43,7 +43,7 @@ async def run(config: Config) -> list[tuple[Phase, Result]]:
 
 
 def main() -> int:
-    config = Config.from_env(NAMES)
+    config = Config.from_env(NAMES, EVERYDAY)
     started = time.monotonic()
     ran = uvloop.run(run(config))
     if ran:

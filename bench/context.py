@@ -16,12 +16,15 @@ class Config:
     profile: str | None = None  # a path: py-spy records the server (http, http2, fanout)
     audit_events: int = 200_000  # events `run.py replay` replays in the audit phase
     audit_big: int = 1_000_000  # the log the audit phase seeds and streams as NDJSON
+    growth_events: int = 10_000_000  # the growth phase's big log
 
     @classmethod
-    def from_env(cls, names: Sequence[str]) -> "Config":
-        """BENCH_PHASES (a comma-separated subset of ``names``; all by default), BENCH_SECONDS,
-        BENCH_WARMUP, BENCH_PROFILE, BENCH_AUDIT_EVENTS, BENCH_AUDIT_BIG."""
-        asked = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(names)).split(",")]
+    def from_env(cls, names: Sequence[str], default: Sequence[str] | None = None) -> "Config":
+        """BENCH_PHASES (a comma-separated subset of ``names``; ``default``, or all, when
+        unset), BENCH_SECONDS, BENCH_WARMUP, BENCH_PROFILE, BENCH_AUDIT_EVENTS,
+        BENCH_AUDIT_BIG, BENCH_GROWTH_EVENTS."""
+        everyday = ",".join(names if default is None else default)
+        asked = [p.strip() for p in os.environ.get("BENCH_PHASES", everyday).split(",")]
         unknown = [p for p in asked if p and p not in names]
         if unknown:
             raise SystemExit(
@@ -34,6 +37,7 @@ class Config:
             profile=os.environ.get("BENCH_PROFILE") or None,
             audit_events=int(os.environ.get("BENCH_AUDIT_EVENTS", cls.audit_events)),
             audit_big=int(os.environ.get("BENCH_AUDIT_BIG", cls.audit_big)),
+            growth_events=int(os.environ.get("BENCH_GROWTH_EVENTS", cls.growth_events)),
         )
 
 

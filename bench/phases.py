@@ -3,7 +3,8 @@
 Each entry names the phase (as BENCH_PHASES spells it), says what it measures and gives the
 coroutine that runs it. The write phases' figures stand beside the same figures of the phase
 named in ``beside`` (the plain-SQL baseline, measured earlier in the same run); the other
-phases measure their own baseline (see bench/README.md).
+phases measure their own baseline (see bench/README.md). A phase that is not ``everyday``
+runs only when BENCH_PHASES names it.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from bench import (
     audit_phase,
     baseline,
     fanout_phase,
+    growth_phase,
     http_phase,
     memory_phase,
     replay_phase,
@@ -32,6 +34,7 @@ class Phase:
     # Earlier phases whose same-named figures are this one's baselines (the first that has a
     # figure gives it), if the baseline is not the phase's own.
     beside: tuple[str, ...] = ()
+    everyday: bool = True  # runs when BENCH_PHASES is unset
 
 
 PHASES = (
@@ -96,8 +99,16 @@ PHASES = (
         "server RSS per idle subscriber, 1,000 connected",
         memory_phase.run,
     ),
+    Phase(
+        "growth",
+        "a small log and a 10M-event one (BENCH_GROWTH_EVENTS), restored from made-up files:"
+        " creates, resume, catalog, PATCH of a long history, restore, verify, side by side",
+        growth_phase.run,
+        everyday=False,  # its 10M-event log takes far longer than every other phase together
+    ),
 )
 NAMES = tuple(p.name for p in PHASES)
+EVERYDAY = tuple(p.name for p in PHASES if p.everyday)
 
 
 def chosen(names: tuple[str, ...]) -> list[Phase]:

@@ -125,5 +125,9 @@ def ratio_at_least(limit: float) -> Callable[[Figure], bool]:
     return lambda f: f.ratio is not None and f.ratio >= limit
 
 
+def at_least(limit: float) -> Callable[[Figure], bool]:
+    return lambda f: f.value >= limit
+
+
 def below(limit: float) -> Callable[[Figure], bool]:
     return lambda f: f.value < limit
