@@ -4,6 +4,7 @@ head hash; run.py replay of the result is the file again, byte for byte."""
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -13,6 +14,8 @@ from infrastructure import restore as restoring
 from tests.integration.funko_events import ACTORS, NAMES, new_fields
 from tests.support.cli import Outcome, run_cli
 from tests.support.databases import throwaway
+from tests.support.servers import Servers
+from tests.support.tokens import AUDITOR
 
 CATALOG = "SELECT doc::text, name_key FROM catalog_funkos ORDER BY id"
 CATEGORIES = "SELECT name, count FROM catalog_categories ORDER BY name"
@@ -136,3 +139,37 @@ async def test_a_bad_line_chunks_after_the_first_leaves_the_log_empty_and_is_nam
             assert refused.value.line == number, str(refused.value)
             events, head, catalog, _ = await state(copy)
             assert (events, catalog, head[0]["position"]) == ([], [], 0)
+
+
+PAGES = [
+    "/api/v1/funkos",
+    "/api/v1/funkos?sortBy=price&direction=desc&size=3&page=1",
+    "/api/v1/funkos?name=yoda",
+    "/api/v1/funkos?category=stra%C3%9Fe&sortBy=updatedAt",
+    "/api/v1/funkos?minPrice=0&maxPrice=10&sortBy=createdAt&direction=desc",
+    "/api/v1/categories",
+    "/api/v1/events?after=3&limit=1000",
+]
+
+
+async def test_a_restored_database_serves_the_same_catalog_pages(
+    fresh_database: str, server_url: str, tmp_path: Path
+) -> None:
+    async with bootstrap.running(fresh_database, min_size=1, max_size=4) as parts:
+        await awkward_history(parts.service)
+    await replayed(fresh_database, tmp_path / "source.ndjson")
+    servers = Servers(tmp_path)
+    async with throwaway(server_url, "restored") as copy:
+        assert (await restore(copy, tmp_path / "source.ndjson")).code == 0
+        try:
+            source, restored = await servers.start(fresh_database), await servers.start(copy)
+            async with aiohttp.ClientSession(headers=AUDITOR) as http:
+                for page in PAGES:
+                    answers = []
+                    for server in (source, restored):
+                        async with http.get(server.base + page) as response:
+                            answers.append((response.status, await response.read()))
+                    assert answers[0] == answers[1], page
+                    assert answers[0][0] == 200 and b'"content":[]' not in answers[0][1], page
+        finally:
+            await servers.stop()
