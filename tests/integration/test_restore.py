@@ -145,7 +145,7 @@ PAGES = [
     "/api/v1/funkos",
     "/api/v1/funkos?sortBy=price&direction=desc&size=3&page=1",
     "/api/v1/funkos?name=yoda",
-    "/api/v1/funkos?category=stra%C3%9Fe&sortBy=updatedAt",
+    "/api/v1/funkos?minStock=1&sortBy=updatedAt&direction=desc",
     "/api/v1/funkos?minPrice=0&maxPrice=10&sortBy=createdAt&direction=desc",
     "/api/v1/categories",
     "/api/v1/events?after=3&limit=1000",
