@@ -5,8 +5,9 @@ context each), run.py, the tests and the bench build the service the same way:
 
 - ``with_database``: the settings naming the database (DATABASE_URL, or the embedded one);
 - ``database``: its pool, once migrations are applied and the read model caught up;
-- ``running``: the pool with the event store and its projection, the service over them, and
-  the readers of the log (auditors', and its status for health and metrics);
+- ``running``: the pool with the event store and its projection, the Funkos' snapshots, the
+  service over them, and the readers of the log (auditors', and its status for health and
+  metrics);
 - ``log_reader``: the one reader per process that wakes the change stream.
 """
 
@@ -32,6 +33,7 @@ from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
 from infrastructure.projection import CatalogProjection
 from infrastructure.settings import Settings
+from infrastructure.snapshots import Snapshots
 
 POOL_CLOSE_TIMEOUT = 5.0  # a connection stuck on a dead server must not hold a shutdown up
 
@@ -75,12 +77,15 @@ class Running:
 @asynccontextmanager
 async def running(url: str, **pool_options: Any) -> AsyncIterator[Running]:
     """The service on the database at ``url``: writes group-committed with the catalog's
-    projection in their transaction, reads from the read model and the log."""
+    projection in their transaction, reads from the read model and the log; Funkos loaded from
+    their snapshots."""
     async with (
         database(url, **pool_options) as pool,
         EventStore(pool) as store,
+        Snapshots(pool) as snapshots,
     ):
-        service = FunkoService(EventSourcedFunkos(store), CatalogReadModel(pool))
+        funkos = EventSourcedFunkos(store, snapshots)
+        service = FunkoService(funkos, CatalogReadModel(pool))
         yield Running(pool, store, service, AuditLog(pool), LogStatus(pool), IdempotencyKeys(pool))
 
 

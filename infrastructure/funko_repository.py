@@ -1,9 +1,11 @@
 """Funko aggregates in the event log, mapped by eventsourcing's Mapper and JSONTranscoder."""
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -20,6 +22,7 @@ from infrastructure.change_lines import Saving as QueuedSave
 from infrastructure.event_store import Appending, EventStore
 from infrastructure.events import NewEvent
 from infrastructure.json_codec import dumps
+from infrastructure.snapshots import Snapshots
 
 
 def funko_mapper() -> Mapper[UUID]:
@@ -48,18 +51,29 @@ class Saving:
 
 
 class EventSourcedFunkos:
-    """The FunkoRepository port over the event store."""
+    """The FunkoRepository port over the event store, loading from snapshots when given them
+    (without, every load folds every event of its Funko)."""
 
-    def __init__(self, store: EventStore, mapper: Mapper[UUID] | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        snapshots: Snapshots | None = None,
+        mapper: Mapper[UUID] | None = None,
+    ) -> None:
         self._store = store
+        self._snapshots = snapshots
         self._mapper = mapper or funko_mapper()
         self._lines = ChangeLines(self.get, self._queue)
 
     async def get(self, funko_id: UUID, version: int | None = None) -> Funko:
-        funko: Any = None
-        for row in await self._store.load(funko_id, version):
-            stored = StoredEvent(funko_id, row["version"], row["topic"], row["state"].encode())
-            funko = self._mapper.to_domain_event(stored).mutate(funko)  # type: ignore[attr-defined]
+        snapshots = self._snapshots
+        if snapshots is None:
+            funko, _ = fold(self._mapper, funko_id, await self._store.load(funko_id, version))
+        else:
+            rows = await snapshots.load(funko_id, version)
+            funko, taken = fold(self._mapper, funko_id, rows, snapshots.interval)
+            if taken is not None:
+                snapshots.keep(self._mapper.to_stored_event(taken))
         if funko is None:
             raise FunkoNotFound(str(funko_id))
         assert isinstance(funko, Funko)
@@ -86,6 +100,23 @@ class EventSourcedFunkos:
         new = new_event(self._mapper, funko, pending[0], actor, state)
         previous = after.appending if isinstance(after, Saving) else None
         return Saving(self._store.append(new, previous, key), new, state)
+
+
+def fold(
+    mapper: Mapper[UUID], funko_id: UUID, rows: Iterable[asyncpg.Record], every: int = 0
+) -> tuple[Any, Snapshot | None]:
+    """The aggregate that ``rows`` (version, topic, state: events, or a snapshot and the events
+    after it) fold into, None if there are none; and, if ``every``, a snapshot of it as it stood
+    at the last multiple of ``every`` that an event brought it to."""
+    funko: Any = None
+    taken = None
+    for row in rows:
+        stored = StoredEvent(funko_id, row["version"], row["topic"], row["state"].encode())
+        domain_event = mapper.to_domain_event(stored)
+        funko = domain_event.mutate(funko)  # type: ignore[attr-defined]
+        if every and funko.version % every == 0 and not isinstance(domain_event, Snapshot):
+            taken = Snapshot.take(funko)
+    return funko, taken
 
 
 def new_event(
