@@ -160,11 +160,18 @@ def _lines(path: str | None) -> Iterator[Iterator[bytes]]:
 def verify(settings: Settings, _: argparse.Namespace) -> int:
     from infrastructure import verification
 
-    async def check(conn: Connection) -> "Verified | Finding":
-        with _progress("hash chain") as chain, _progress("fresh fold") as fold:
-            return await verification.verify(conn, chain, fold)
+    async def check() -> "Verified | Finding":
+        from infrastructure import bootstrap
 
-    outcome = _on_database(settings, check)
+        async with (
+            bootstrap.database(settings.url, min_size=2, max_size=2) as pool,
+            pool.acquire() as conn,
+            pool.acquire() as beside,
+        ):
+            with _progress("hash chain") as chain, _progress("fresh fold") as fold:
+                return await verification.verify(conn, chain, fold, beside)
+
+    outcome = asyncio.run(check())
     if isinstance(outcome, verification.Finding):
         print(f"verify FAILED at position {outcome.position}: {outcome.problem}")
         return 1

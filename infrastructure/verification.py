@@ -1,12 +1,15 @@
 """``run.py verify``: walk the hash chain, and compare the read model with a fresh fold.
 
-Both run in one REPEATABLE READ snapshot, so writers may go on meanwhile. The fresh fold
-goes into temporary tables named like the catalog's, which shadow them for this connection
+Both run in one REPEATABLE READ snapshot, so writers may go on meanwhile; given a second
+connection, side by side, the snapshot exported to it (pg_export_snapshot). The fresh fold
+goes into temporary tables named like the catalog's, which shadow them for that connection
 only, through the projection's own code; then the two are compared row by row.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from infrastructure.database import Connection
 
 PAGE = 5000
+SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
 CHAIN = f"""
 SELECT position, hash, {hash_chain.BODY} FROM events WHERE position > $1 ORDER BY position
 LIMIT $2
@@ -64,17 +68,38 @@ class Verified:
 
 
 async def verify(
-    conn: Connection, chain_progress: Progress, fold_progress: Progress
+    conn: Connection,
+    chain_progress: Progress,
+    fold_progress: Progress,
+    beside: Connection | None = None,
 ) -> Verified | Finding:
-    """Check the chain up to the head, then the read model against a fresh fold."""
+    """Check the chain up to the head, then the read model against a fresh fold; with a
+    second connection ``beside``, the fold runs there at once, in the same snapshot."""
     async with conn.transaction(isolation="repeatable_read"):
         row = await conn.fetchrow("SELECT position, hash FROM log_head")  # no lock: a snapshot
         assert row is not None
         head, tip = row
-        checked = await _walk_chain(conn, head, tip, chain_progress)
-        if isinstance(checked, Finding):
+        if beside is None:
+            checked = await _walk_chain(conn, head, tip, chain_progress)
+            if isinstance(checked, Finding):
+                return checked
+            found = await _compare_read_model(conn, head, fold_progress)
+            return found or Verified(checked, head, tip)
+        snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+        async with beside.transaction(isolation="repeatable_read"), asyncio.TaskGroup() as both:
+            await beside.execute(f"SET TRANSACTION SNAPSHOT '{_quoted(snapshot)}'")
+            chained = both.create_task(_walk_chain(conn, head, tip, chain_progress))
+            compared = both.create_task(_compare_read_model(beside, head, fold_progress))
+        checked, found = chained.result(), compared.result()
+        if isinstance(checked, Finding):  # the log itself first: the fold comes from it
             return checked
-        return await _compare_read_model(conn, head, fold_progress) or Verified(checked, head, tip)
+        return found or Verified(checked, head, tip)
+
+
+def _quoted(snapshot: str) -> str:
+    if not SNAPSHOT_ID.fullmatch(snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    return snapshot
 
 
 async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progress) -> int | Finding:

@@ -58,9 +58,17 @@ async def build_history(service: FunkoService) -> History:
     )
 
 
-async def verify_in_process(pool: asyncpg.Pool) -> Verified | Finding:
-    async with pool.acquire() as conn:
-        return await verify(conn, lambda *_: None, lambda *_: None)
+async def verify_in_process(pool: asyncpg.Pool, settled: bool = True) -> Verified | Finding:
+    """verify on one connection, and on two side by side (as run.py does): the same outcome on
+    a log nobody writes meanwhile (``settled``); while writers go on, both pass."""
+    async with pool.acquire() as conn, pool.acquire() as beside:
+        alone = await verify(conn, lambda *_: None, lambda *_: None)
+        side_by_side = await verify(conn, lambda *_: None, lambda *_: None, beside)
+    if settled:
+        assert side_by_side == alone
+    else:
+        assert isinstance(side_by_side, Verified), side_by_side
+    return alone
 
 
 async def as_superuser_without_triggers(url: str, *statements: tuple[str, object]) -> None:
@@ -199,7 +207,7 @@ async def test_verify_passes_while_writers_go_on(shop: Shop) -> None:
     writers = [asyncio.create_task(write(funko.funko_id)) for funko in funkos[:4]]
     await asyncio.sleep(0.05)
     try:
-        outcome = await verify_in_process(shop.pool)
+        outcome = await verify_in_process(shop.pool, settled=False)
         during = list(committed)
     finally:
         verifying = False
