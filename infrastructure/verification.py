@@ -1,4 +1,5 @@
-"""``run.py verify``: walk the hash chain, and compare the read model with a fresh fold.
+"""``run.py verify``: walk the hash chain, compare the read model with a fresh fold, and each
+Funko snapshot with the state its event shows.
 
 Both run in one REPEATABLE READ snapshot, so writers may go on meanwhile; given a second
 connection, side by side, the snapshot exported to it (pg_export_snapshot). The fresh fold
@@ -13,7 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from eventsourcing.persistence import StoredEvent
+
 from infrastructure import hash_chain
+from infrastructure.funko_repository import funko_mapper
+from infrastructure.json_codec import dumps
 from infrastructure.projection import NAME, CatalogProjection, Progress
 
 if TYPE_CHECKING:
@@ -40,6 +45,11 @@ SELECT coalesce(max(e.position), $1) AS position, d.id FROM (
     (SELECT {ROW} FROM pg_temp.catalog_funkos EXCEPT SELECT {ROW} FROM public.catalog_funkos)
 ) d LEFT JOIN events e ON e.funko_id = d.id
 GROUP BY d.id ORDER BY 1, 2 LIMIT 1
+"""
+SNAPSHOTS = """
+SELECT s.funko_id, s.version, s.topic, s.state::text, e.position, e.data::text
+FROM snapshots s LEFT JOIN events e ON (e.funko_id, e.version) = (s.funko_id, s.version)
+ORDER BY e.position NULLS FIRST
 """
 CATEGORIES_DIFFER = """
 SELECT name FROM (
@@ -83,13 +93,13 @@ async def verify(
             checked = await _walk_chain(conn, head, tip, chain_progress)
             if isinstance(checked, Finding):
                 return checked
-            found = await _compare_read_model(conn, head, fold_progress)
+            found = await _derived(conn, head, fold_progress)
             return found or Verified(checked, head, tip)
         snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
         async with beside.transaction(isolation="repeatable_read"), asyncio.TaskGroup() as both:
             await beside.execute(f"SET TRANSACTION SNAPSHOT '{_quoted(snapshot)}'")
             chained = both.create_task(_walk_chain(conn, head, tip, chain_progress))
-            compared = both.create_task(_compare_read_model(beside, head, fold_progress))
+            compared = both.create_task(_derived(beside, head, fold_progress))
         checked, found = chained.result(), compared.result()
         if isinstance(checked, Finding):  # the log itself first: the fold comes from it
             return checked
@@ -122,6 +132,28 @@ async def _walk_chain(conn: Connection, head: int, tip: bytes, progress: Progres
     if previous != tip:
         return Finding(head, "the log head's hash is not its last event's")
     return count
+
+
+async def _derived(conn: Connection, head: int, progress: Progress) -> Finding | None:
+    """What is derived from the log: the read model, then the snapshots."""
+    return await _compare_read_model(conn, head, progress) or await _check_snapshots(conn)
+
+
+async def _check_snapshots(conn: Connection) -> Finding | None:
+    """Each snapshot must be the Funko its event's data shows (data is under the chain): a
+    command builds on a snapshot, so a planted one would change what later events say."""
+    mapper = funko_mapper()
+    async for funko_id, version, topic, state, position, data in conn.cursor(
+        SNAPSHOTS, prefetch=1000
+    ):
+        where = f"the snapshot of Funko {funko_id} at version {version}"
+        if position is None:
+            return Finding(1, f"{where} has no event: nothing in the log made it")
+        stored = StoredEvent(funko_id, version, topic, state.encode())
+        funko = mapper.to_domain_event(stored).mutate(None)  # type: ignore[attr-defined]
+        if dumps(funko.as_dict()) != data:
+            return Finding(position, f"{where} is not the Funko its event shows")
+    return None
 
 
 async def _compare_read_model(conn: Connection, head: int, progress: Progress) -> Finding | None:

@@ -13,6 +13,8 @@ import pytest
 
 from domain.services import FunkoService
 from infrastructure import bootstrap
+from infrastructure.funko_repository import EventSourcedFunkos
+from infrastructure.snapshots import Snapshots
 from infrastructure.verification import Finding, Verified, verify
 from tests.integration.funko_events import new_fields
 from tests.support.cli import run_cli
@@ -219,3 +221,48 @@ async def test_verify_passes_while_writers_go_on(shop: Shop) -> None:
     logged = 1500 + len(committed)
     tip = await shop.pool.fetchval("SELECT hash FROM log_head")
     assert await verify_in_process(shop.pool) == Verified(events=logged, head=logged, hash=tip)
+
+
+async def snapshotted(url: str) -> tuple[UUID, int]:
+    """A Funko changed past a few snapshots (every 3 events), loaded so they are taken; its
+    id and the position of the event at version 6."""
+    async with bootstrap.running(url, min_size=1, max_size=4) as parts:
+        funko = await parts.service.create(new_fields(), "alice")
+        for stock in range(8):
+            await parts.service.amend(funko.funko_id, {"stock": stock}, "bob")
+        async with Snapshots(parts.pool, interval=3) as snapshots:
+            for version in (3, 6, 9):
+                await EventSourcedFunkos(parts.store, snapshots).get(funko.funko_id, version)
+        versions = await parts.pool.fetch(
+            "SELECT version FROM snapshots WHERE funko_id = $1 ORDER BY 1", funko.funko_id
+        )
+        assert [r[0] for r in versions] == [3, 6, 9]
+        position = await parts.pool.fetchval(
+            "SELECT position FROM events WHERE funko_id = $1 AND version = 6", funko.funko_id
+        )
+    return funko.funko_id, position
+
+
+SNAPSHOT_TAMPERING = {
+    "stock changed": (
+        "UPDATE snapshots SET state = replace(state::text, '\"stock\":4', '\"stock\":7')::json"
+    ),
+    "planted beyond the history": (
+        "INSERT INTO snapshots SELECT funko_id, 12, topic, state FROM snapshots"
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", list(SNAPSHOT_TAMPERING))
+async def test_verify_names_a_snapshot_that_is_not_the_funko_its_event_shows(
+    shop: Shop, tampering: str
+) -> None:
+    funko_id, sixth = await snapshotted(shop.url)
+    assert isinstance(await verify_in_process(shop.pool), Verified)
+
+    await shop.pool.execute(SNAPSHOT_TAMPERING[tampering] + " WHERE version = 6")
+
+    finding = await verify_in_process(shop.pool)
+    assert isinstance(finding, Finding)
+    assert finding.position == (sixth if tampering == "stock changed" else 1)
+    assert str(funko_id) in finding.problem
