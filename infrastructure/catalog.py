@@ -1,4 +1,15 @@
-"""Queries on the catalog read model (the Catalog port)."""
+"""Queries on the catalog read model (the Catalog port).
+
+A page's total is exact and agrees with its rows: both are read in one repeatable-read snapshot.
+Neither costs more as the catalog grows (issue 15):
+- the total without filters, or with a category alone, comes from ``catalog_categories`` (a row
+  a category, moved by the projection in the transaction that moves the Funkos); other filters
+  count their matches through an index (trigram, price, stock), a cost that grows with the
+  number of matches, not with the catalog;
+- a page is a deferred join: its offset is walked over the sort's index reading ids alone (an
+  index-only scan where the visibility map is set, docs/operations.md), then only the page's
+  rows are read, by id, in the order the walk gave.
+"""
 
 from typing import Any
 from uuid import UUID
@@ -20,6 +31,15 @@ ORDER: dict[SortKey, str] = {
     "updatedAt": "updated_at",
 }
 assert ORDER.keys() == set(SORTABLE), "a sort key without its column (or the reverse)"
+
+PAGE = """
+SELECT c.doc::text
+FROM unnest(ARRAY({ids})) WITH ORDINALITY AS p(id, place)
+JOIN catalog_funkos c ON c.id = p.id
+ORDER BY p.place
+"""
+EVERY_CATEGORY = "SELECT coalesce(sum(count), 0) FROM catalog_categories"
+ONE_CATEGORY = "SELECT coalesce((SELECT count FROM catalog_categories WHERE name = $1), 0)"
 
 
 def _like(text: str) -> str:
@@ -50,17 +70,31 @@ def _where(query: CatalogQuery) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
-def page_query(query: CatalogQuery) -> tuple[Any, ...]:
-    """The SQL and arguments of the documents on ``query``'s page, in its order."""
+def count_query(query: CatalogQuery) -> tuple[Any, ...]:
+    """The SQL and arguments of the number of Funkos matching ``query``'s filters."""
+    if (query.name, query.min_price, query.max_price, query.min_stock) == (None,) * 4:
+        if query.category is None:
+            return (EVERY_CATEGORY,)
+        return ONE_CATEGORY, category_of(query.category)
+    where, args = _where(query)
+    return f"SELECT count(*) FROM catalog_funkos{where}", *args
+
+
+def page_ids_query(query: CatalogQuery) -> tuple[Any, ...]:
+    """The SQL and arguments of the ids on ``query``'s page, in its order: the walk over the
+    offset, which reads nothing but the sort's index when no filter needs a row."""
     where, args = _where(query)
     direction = "DESC" if query.direction == "desc" else "ASC"
     order = f"{ORDER[query.sort_by]} {direction}, id {direction}"
     n = len(args)
-    sql = (
-        f"SELECT doc::text FROM catalog_funkos{where} ORDER BY {order}"
-        f" LIMIT ${n + 1} OFFSET ${n + 2}"
-    )
+    sql = f"SELECT id FROM catalog_funkos{where} ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}"
     return sql, *args, query.size, query.page * query.size
+
+
+def page_query(query: CatalogQuery) -> tuple[Any, ...]:
+    """The SQL and arguments of the documents on ``query``'s page, in its order."""
+    ids, *args = page_ids_query(query)
+    return PAGE.format(ids=ids), *args
 
 
 class CatalogReadModel:
@@ -76,9 +110,8 @@ class CatalogReadModel:
         return None if row is None else FunkoDocument(row[0], row[1])
 
     async def search(self, query: CatalogQuery) -> CatalogPage:
-        where, args = _where(query)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            total = await conn.fetchval(f"SELECT count(*) FROM catalog_funkos{where}", *args)
+            total = await conn.fetchval(*count_query(query))
             rows = await conn.fetch(*page_query(query))
         return CatalogPage([r[0] for r in rows], int(total), query)
 
