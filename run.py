@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from infrastructure.verification import Finding, Verified
 
 T = TypeVar("T")
+# The command line's statements run as long as the log needs (a fold from the start sorts it):
+# the service's 30 s limit is for requests.
+UNTIMED = {"command_timeout": None}
 Progress = Callable[[int, int | None], None]  # (position reached, last position if known)
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
@@ -74,7 +77,7 @@ def _on_database(settings: Settings, work: Callable[[Connection], Awaitable[T]])
 
     async def run() -> T:
         async with (
-            bootstrap.database(settings.url, min_size=1, max_size=1) as pool,
+            bootstrap.database(settings.url, min_size=1, max_size=1, **UNTIMED) as pool,
             pool.acquire() as conn,
         ):
             return await work(conn)
@@ -114,7 +117,7 @@ def rebuild(settings: Settings, _: argparse.Namespace) -> int:
     from infrastructure.projection import CatalogProjection
 
     async def run() -> int:
-        async with bootstrap.database(settings.url, min_size=1, max_size=1) as pool:
+        async with bootstrap.database(settings.url, min_size=1, max_size=1, **UNTIMED) as pool:
             with _progress("rebuild") as progress:
                 return await CatalogProjection().rebuild(pool, progress)
 
@@ -164,7 +167,7 @@ def verify(settings: Settings, _: argparse.Namespace) -> int:
         from infrastructure import bootstrap
 
         async with (
-            bootstrap.database(settings.url, min_size=2, max_size=2) as pool,
+            bootstrap.database(settings.url, min_size=2, max_size=2, **UNTIMED) as pool,
             pool.acquire() as conn,
             pool.acquire() as beside,
         ):

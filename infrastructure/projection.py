@@ -46,6 +46,7 @@ FROM (SELECT DISTINCT ON (funko_id) type, data FROM events WHERE position <= $1
                                  "updatedAt" timestamptz)
 WHERE l.type <> 'DELETE'
 """
+SORTING_MEMORY = "SET LOCAL work_mem = '256MB'"
 COUNT_CATEGORIES = """
 INSERT INTO catalog_categories (name, count)
 SELECT category, count(*) FROM catalog_funkos GROUP BY category
@@ -80,11 +81,13 @@ class CatalogProjection:
 
     async def rebuild(self, pool: asyncpg.Pool, progress: Progress | None = None) -> int:
         """Empty the read model and fold the whole log again, writers held off meanwhile."""
-        async with pool.acquire() as conn, conn.transaction():
-            head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
-            await conn.execute("TRUNCATE catalog_funkos, catalog_categories")
-            await self.fold_from_start(conn, head, progress)
-            await self._track(conn, head)
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                head = await conn.fetchval("SELECT position FROM log_head FOR UPDATE")
+                await conn.execute("TRUNCATE catalog_funkos, catalog_categories")
+                await self.fold_from_start(conn, head, progress)
+                await self._track(conn, head)
+            await self.tidy(conn)
             return int(head)
 
     async def fold(
@@ -104,12 +107,22 @@ class CatalogProjection:
     async def fold_from_start(
         self, conn: Connection, upto: int, progress: Progress | None = None
     ) -> None:
-        """Fold the events up to ``upto`` into the empty catalog tables ``conn`` resolves."""
+        """Fold the events up to ``upto`` into the empty catalog tables ``conn`` resolves, in
+        the transaction under way."""
+        await conn.execute(SORTING_MEMORY)  # the log's sort, in memory where it fits
         await conn.execute(FOLD_FROM_START, upto)
         await _key_unkeyed(conn)
         await conn.execute(COUNT_CATEGORIES)
         if progress is not None:
             progress(upto, upto)
+
+    @staticmethod
+    async def tidy(conn: Connection) -> None:
+        """After a fold from the start: the planner's statistics, the visibility map that the
+        catalog's index-only walks need, the trigram index's pending list merged. Outside
+        any transaction (VACUUM runs in none)."""
+        await conn.execute("VACUUM (ANALYZE) catalog_funkos")
+        await conn.execute("ANALYZE catalog_categories")
 
     @staticmethod
     async def _track(conn: Connection, position: int) -> None:

@@ -102,6 +102,8 @@ async def restore(conn: Connection, lines: Iterable[bytes], progress: Any = None
         await conn.execute(
             "UPDATE projection_positions SET position = $1 WHERE name = $2", chain.position, NAME
         )
+    await CatalogProjection.tidy(conn)
+    await conn.execute("ANALYZE events, log_clock")  # the planner's statistics of the new log
     return Restored(chain.count, chain.position, chain.hash)
 
 

@@ -46,6 +46,19 @@ async def restore(url: str, path: Path) -> Outcome:
     return await run_cli(url, "restore", str(path))
 
 
+async def tidied(url: str) -> dict[str, tuple[bool, bool]]:
+    """Whether each table was vacuumed, and analysed, since the database was made."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL"
+            " FROM pg_stat_user_tables WHERE relname IN ('catalog_funkos', 'events')"
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+    finally:
+        await conn.close()
+
+
 async def state(url: str) -> tuple[list[asyncpg.Record], ...]:
     conn = await asyncpg.connect(url)
     try:
@@ -66,6 +79,7 @@ async def test_a_restored_log_replays_byte_for_byte_and_ends_on_the_same_head_ha
     async with throwaway(server_url, "restored") as copy:
         restored = await restore(copy, tmp_path / "source.ndjson")
         assert restored.code == 0, restored.stderr
+        assert await tidied(copy) == {"catalog_funkos": (True, True), "events": (False, True)}
         assert await replayed(copy, tmp_path / "copy.ndjson") == source
         original, again = await run_cli(fresh_database, "verify"), await run_cli(copy, "verify")
         assert (original.code, again.code) == (0, 0), again.stdout + again.stderr
