@@ -1,0 +1,139 @@
+"""Reads from a streaming replica, with the primary behind it (DATABASE_REPLICA_URL).
+
+Invariant: a read that must reflect every event up to position P (a GET's X-Min-Position, a
+stream woken by the primary's NOTIFY of P) is served by the replica only once the replica's
+own ``log_head`` has reached P. The replica replays the primary's commits in their order, and
+the head moves in the transaction that logs its events and folds them into the catalog, so a
+replica whose head is at P holds every event up to P and the catalog as it stood there.
+Otherwise (the replica behind after a short wait, unreachable, or failing the read) the read
+goes to the primary: a client sees latency, never an error, never an answer older than P.
+
+Without a position to reach, a read goes to the replica while it is ``usable``: it answered
+the last check and its replay trails by at most MAX_LAG seconds. The checks (``watch``) also
+give /metrics the replica's lag in positions and seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from infrastructure.database import UNAVAILABLE
+
+CHECK_EVERY = 0.5  # seconds between the watcher's looks at the replica
+CHECK_BOUND = 1.0  # seconds a look may take before the replica counts as gone
+MAX_LAG = 5.0  # seconds of replay lag past which reads without a position go to the primary
+WAIT = (0.002, 0.004, 0.008, 0.016, 0.032)  # pauses before a position read gives up on it
+HEAD = "SELECT position FROM log_head"
+REPLAYED_AT = """
+SELECT position,
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+       END::float8
+FROM log_head
+"""
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplicaStanding:
+    """What the last check saw: whether the replica answered, its head, how far it trails."""
+
+    answered: bool = False
+    head: int = 0
+    lag_positions: int = 0
+    lag_seconds: float = 0.0
+
+
+class ReplicaReads:
+    """Chooses, for each read, the replica or the primary; ``replica`` None reads the primary."""
+
+    def __init__(self, primary: asyncpg.Pool, replica: asyncpg.Pool | None) -> None:
+        self.primary, self.replica = primary, replica
+        self.standing = ReplicaStanding()
+
+    @property
+    def usable(self) -> bool:
+        standing = self.standing
+        return self.replica is not None and standing.answered and standing.lag_seconds <= MAX_LAG
+
+    async def pool_for(self, position: int = 0) -> asyncpg.Pool:
+        """The pool to read from so the answer reflects every event up to ``position``."""
+        replica = self.replica
+        if replica is None or not self.usable:
+            return self.primary
+        if position <= self.standing.head:
+            return replica
+        for pause in (0.0, *WAIT):
+            await asyncio.sleep(pause)
+            if await self._head_reaches(replica, position):
+                return replica
+        return self.primary
+
+    def failed(self, error: BaseException) -> None:
+        """A read on the replica failed: reads go to the primary until a check answers."""
+        if self.standing.answered:
+            log.warning("replica read failed (%s): reading the primary", error)
+        self.standing.answered = False
+
+    async def check(self) -> None:
+        """Look at the replica (and the primary's head): its standing, for routing and metrics."""
+        if self.replica is None:
+            return
+        try:
+            async with asyncio.timeout(CHECK_BOUND):
+                row = await self.replica.fetchrow(REPLAYED_AT)
+                primary_head = await self.primary.fetchval(HEAD)
+            assert row is not None  # migrations insert the head's row
+            head, seconds = row
+        except UNAVAILABLE as error:
+            self.failed(error)
+            return
+        if not self.standing.answered:
+            log.info("replica answers (head %s, %s s behind): reading it", head, seconds)
+        self.standing = ReplicaStanding(True, head, max(primary_head - head, 0), seconds or 0.0)
+
+    async def _head_reaches(self, replica: asyncpg.Pool, position: int) -> bool:
+        try:
+            async with asyncio.timeout(CHECK_BOUND):
+                head: int = await replica.fetchval(HEAD)
+        except UNAVAILABLE as error:
+            self.failed(error)
+            return False
+        self.standing.head = max(self.standing.head, head)
+        return head >= position
+
+
+@asynccontextmanager
+async def watched(reads: ReplicaReads) -> AsyncIterator[ReplicaReads]:
+    """``reads`` with a task checking its replica every CHECK_EVERY seconds meanwhile."""
+    await reads.check()
+    task = asyncio.create_task(_watch(reads), name="replica-watch")
+    try:
+        yield reads
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _watch(reads: ReplicaReads) -> None:
+    while True:
+        await asyncio.sleep(CHECK_EVERY)
+        await reads.check()
+
+
+def describe(reads: ReplicaReads) -> dict[str, Any]:
+    """The replica's standing as /metrics shows it."""
+    standing = reads.standing
+    return {
+        "configured": reads.replica is not None,
+        "reading_replica": reads.usable,
+        "lag_positions": standing.lag_positions,
+        "lag_seconds": standing.lag_seconds,
+    }
