@@ -2,7 +2,8 @@
 
 Envelopes are assembled by PostgreSQL (envelopes.AUDITED) and handed on as text. Long reads
 go page by page, the next page fetched while the caller handles the current one, so a log of
-any length streams in constant memory.
+any length streams in constant memory. Over ``ReplicaReads``, a long read's pages all come
+from a database holding every event up to the head the read began at.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from infrastructure.envelopes import AUDITED, head, start_at
+from infrastructure.replica_reads import MIN_POSITION, ReplicaReads
 
 if TYPE_CHECKING:
     import asyncpg
@@ -49,9 +51,9 @@ class LogPage:
 
 
 class AuditLog:
-    """Auditor reads of the event log, over a pool or one connection."""
+    """Auditor reads of the event log, over a pool, one connection, or the replica's reads."""
 
-    def __init__(self, db: asyncpg.Pool | Connection) -> None:
+    def __init__(self, db: asyncpg.Pool | Connection | ReplicaReads) -> None:
         self._db = db
 
     async def history(self, funko_id: UUID) -> list[str]:
@@ -98,9 +100,15 @@ class AuditLog:
     async def _span(
         self, after: int, upto: int, funko_id: UUID | None, size: int
     ) -> list[asyncpg.Record]:
-        if funko_id is None:
-            return await self._db.fetch(SPAN, after, upto, size)
-        return await self._db.fetch(SPAN_OF_FUNKO, after, upto, size, funko_id)
+        args = (
+            (SPAN, after, upto, size)
+            if funko_id is None
+            else (SPAN_OF_FUNKO, after, upto, size, funko_id)
+        )
+        if isinstance(self._db, ReplicaReads):  # a page short of ``upto`` would end the read
+            reach = max(upto, MIN_POSITION.get())
+            return await self._db.using(lambda pool: pool.fetch(*args), reach)
+        return await self._db.fetch(*args)
 
 
 async def _nothing() -> list[asyncpg.Record]:

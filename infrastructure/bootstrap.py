@@ -7,7 +7,8 @@ context each), run.py, the tests and the bench build the service the same way:
 - ``database``: its pool, once migrations are applied and the read model caught up;
 - ``running``: the pool with the event store and its projection, the Funkos' snapshots, the
   service over them, and the readers of the log (auditors', and its status for health and
-  metrics);
+  metrics); with a replica's URL, a pool of the replica too, and every read that may use it
+  going through ``ReplicaReads`` (infrastructure/replica_reads.py);
 - ``log_reader``: the one reader per process that wakes the change stream.
 """
 
@@ -32,6 +33,7 @@ from infrastructure.idempotency_keys import IdempotencyKeys
 from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
 from infrastructure.projection import CatalogProjection
+from infrastructure.replica_reads import ReplicaReads, watched
 from infrastructure.settings import Settings
 from infrastructure.snapshots import Snapshots
 
@@ -55,11 +57,15 @@ async def database(url: str, **pool_options: Any) -> AsyncIterator[asyncpg.Pool]
         await CatalogProjection().catch_up(pool)
         yield pool
     finally:
-        try:
-            async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
-                await pool.close()
-        except TimeoutError:
-            pool.terminate()
+        await _close(pool)
+
+
+async def _close(pool: asyncpg.Pool) -> None:
+    try:
+        async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
+            await pool.close()
+    except TimeoutError:
+        pool.terminate()
 
 
 @dataclass(frozen=True)
@@ -72,25 +78,49 @@ class Running:
     audit_log: AuditLog
     status: LogStatus
     keys: IdempotencyKeys
+    reads: ReplicaReads  # the replica's pool (if any) and the primary's, chosen per read
 
 
 @asynccontextmanager
-async def running(url: str, **pool_options: Any) -> AsyncIterator[Running]:
+async def replica(url: str | None, **pool_options: Any) -> AsyncIterator[asyncpg.Pool | None]:
+    """A pool of the streaming replica at ``url`` (None without one). It opens no connection
+    until a read needs one, so a replica that is down does not keep the service from starting;
+    it is never migrated (a standby refuses writes: the primary's migrations reach it by
+    replication)."""
+    if url is None:
+        yield None
+        return
+    options = {**pool_options, "min_size": 0}
+    pool = await create_pool(url, **options)
+    try:
+        yield pool
+    finally:
+        await _close(pool)
+
+
+@asynccontextmanager
+async def running(
+    url: str, replica_url: str | None = None, **pool_options: Any
+) -> AsyncIterator[Running]:
     """The service on the database at ``url``: writes group-committed with the catalog's
-    projection in their transaction, reads from the read model and the log; Funkos loaded from
-    their snapshots."""
+    projection in their transaction, reads from the read model and the log (the replica's at
+    ``replica_url`` where it holds what a read must see); Funkos loaded from their snapshots."""
     async with (
         database(url, **pool_options) as pool,
+        replica(replica_url, **pool_options) as replica_pool,
+        watched(ReplicaReads(pool, replica_pool)) as reads,
         EventStore(pool) as store,
-        Snapshots(pool) as snapshots,
+        Snapshots(pool, reads=reads) as snapshots,
     ):
         funkos = EventSourcedFunkos(store, snapshots)
-        service = FunkoService(funkos, CatalogReadModel(pool))
-        yield Running(pool, store, service, AuditLog(pool), LogStatus(pool), IdempotencyKeys(pool))
+        service = FunkoService(funkos, CatalogReadModel(reads))
+        audit_log, status, keys = AuditLog(reads), LogStatus(pool), IdempotencyKeys(pool)
+        yield Running(pool, store, service, audit_log, status, keys, reads)
 
 
 @asynccontextmanager
-async def log_reader(url: str, pool: asyncpg.Pool) -> AsyncIterator[LogReader]:
-    """This process's reader of the log, woken by LISTEN on a connection of its own."""
-    async with LogReader(url, pool) as reader:
+async def log_reader(url: str, reads: ReplicaReads) -> AsyncIterator[LogReader]:
+    """This process's reader of the log, woken by LISTEN on a connection of its own (to the
+    primary, at ``url``), reading through ``reads``."""
+    async with LogReader(url, reads) as reader:
         yield reader

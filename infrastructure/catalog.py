@@ -9,6 +9,9 @@ Neither costs more as the catalog grows (issue 15):
 - a page is a deferred join: its offset is walked over the sort's index reading ids alone (an
   index-only scan where the visibility map is set, docs/operations.md), then only the page's
   rows are read, by id, in the order the walk gave.
+
+Every query goes through ``ReplicaReads``: to the replica where one is set and holds what the
+request must see (DATABASE_REPLICA_URL, X-Min-Position), else to the primary.
 """
 
 from typing import Any
@@ -18,6 +21,7 @@ import asyncpg
 
 from domain.ports import SORTABLE, CatalogPage, CatalogQuery, Category, FunkoDocument, SortKey
 from domain.rules import category_of, search_key
+from infrastructure.replica_reads import ReplicaReads, reading
 
 # Whitelisted, so a sort key never reaches SQL as text from the client.
 # Each with an index on (column, id) (migrations 0002 and 0005), read forwards or backwards.
@@ -100,23 +104,26 @@ def page_query(query: CatalogQuery) -> tuple[Any, ...]:
 class CatalogReadModel:
     """The catalog as the projection keeps it: documents served as stored."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: asyncpg.Pool | ReplicaReads) -> None:
+        self._reads = reading(db)
 
     async def find(self, funko_id: UUID) -> FunkoDocument | None:
-        row = await self._pool.fetchrow(
+        row = await self._reads.fetchrow(
             "SELECT version, doc::text FROM catalog_funkos WHERE id = $1", funko_id
         )
         return None if row is None else FunkoDocument(row[0], row[1])
 
     async def search(self, query: CatalogQuery) -> CatalogPage:
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            total = await conn.fetchval(*count_query(query))
-            rows = await conn.fetch(*page_query(query))
-        return CatalogPage([r[0] for r in rows], int(total), query)
+        async def read(pool: asyncpg.Pool) -> CatalogPage:
+            async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+                total = await conn.fetchval(*count_query(query))
+                rows = await conn.fetch(*page_query(query))
+            return CatalogPage([r[0] for r in rows], int(total), query)
+
+        return await self._reads.using(read)
 
     async def categories(self) -> list[Category]:
-        rows = await self._pool.fetch(
+        rows = await self._reads.fetch(
             'SELECT name, count FROM catalog_categories ORDER BY name COLLATE "C"'
         )
         return [Category(r["name"], r["count"]) for r in rows]

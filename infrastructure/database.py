@@ -2,7 +2,7 @@
 
 import logging
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -14,6 +14,16 @@ from infrastructure.settings import DATA_DIR, ROOT
 MIGRATIONS = ROOT / "migrations"
 # What asyncpg hands out: a plain connection, or a pool's proxy of one.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+
+class Queries(Protocol):
+    """What a read needs: a pool, a connection, or the replica's reads (replica_reads.py)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
 # The database cannot be reached or cannot take work now (down, restarting, overloaded, a lost
 # or hung connection): what every caller treats as "unavailable, try again", not as a bug.
 UNAVAILABLE = (

@@ -13,7 +13,7 @@ from uuid import UUID
 if TYPE_CHECKING:
     import asyncpg
 
-    from infrastructure.database import Connection
+    from infrastructure.database import Queries
 
 FIELDS = """
 '{"entity":"FUNKOS","type":"' || type || '","position":' || position
@@ -108,12 +108,12 @@ async def entries_after(db: asyncpg.Pool, after: int, limit: int) -> list[Entry]
     return entries
 
 
-async def start_at(db: asyncpg.Pool | Connection, since: datetime) -> int:
+async def start_at(db: Queries, since: datetime) -> int:
     """The position after which the first event created at or after ``since`` comes; the head
     if every event is older."""
     return int(await db.fetchval(START_AT, since))
 
 
-async def head(db: asyncpg.Pool | Connection) -> int:
+async def head(db: Queries) -> int:
     """The newest committed position (0 for an empty log)."""
     return int(await db.fetchval("SELECT position FROM log_head"))

@@ -5,6 +5,13 @@ owned by one task that reconnects with backoff. A notification only wakes the re
 then reads every event after its own position and offers them to each local subscriber.
 Notifications can be lost (a dropped connection, a restart), so the reader also reads after
 every reconnect and after a quiet spell.
+
+With a replica (``ReplicaReads``), the wake-up still comes from the primary: LISTEN works only
+there, and a notification carries the head its commit reached. The reader then reads from the
+replica once the replica's own head has reached that position (else from the primary), so it
+never takes a replica that has not replayed a commit yet for a log with nothing new. After a
+reconnect or a quiet spell, with no notification to go by, it asks the primary for its head.
+A subscriber's replay reads the same way, from a database holding what the reader has read.
 """
 
 import asyncio
@@ -19,6 +26,7 @@ import asyncpg
 
 from infrastructure.database import UNAVAILABLE
 from infrastructure.envelopes import Entry, entries_after, head, start_at
+from infrastructure.replica_reads import ReplicaReads, reading
 
 CHANNEL = "funko_events"
 PAGE = 1000
@@ -41,10 +49,20 @@ class Subscriber(Protocol):
 class LogReader:
     """Reads the log once per wake-up for all of this process's subscribers."""
 
-    def __init__(self, url: str, pool: asyncpg.Pool, page: int = PAGE, quiet: float = QUIET):
+    def __init__(
+        self,
+        url: str,
+        db: asyncpg.Pool | ReplicaReads,
+        page: int = PAGE,
+        quiet: float = QUIET,
+    ):
         self.position = 0
         self.listening = asyncio.Event()  # set while the LISTEN connection is up
-        self._url, self._pool, self._page, self._quiet = url, pool, page, quiet
+        self._url, self._page, self._quiet = url, page, quiet
+        self._reads = reading(db)
+        self._pool = self._reads.primary
+        self._notified = 0  # the newest head a notification named
+        self._ask_primary = False  # woken without a notification: the primary's head to reach
         self._subscribers: set[Subscriber] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -87,11 +105,18 @@ class LogReader:
         return await start_at(self._pool, since)
 
     async def entries_after(self, after: int, limit: int) -> list[Entry]:
-        """Up to ``limit`` events after ``after``, read from the log (a replay's own pace)."""
-        return await entries_after(self._pool, after, limit)
+        """Up to ``limit`` events after ``after``, read from the log (a replay's own pace),
+        from a database holding every event this reader has read."""
+        return await self._reads.using(lambda db: entries_after(db, after, limit), self.position)
 
     def wake(self) -> None:
         """Read the log now (as a notification would)."""
+        self._ask_primary = True
+        self._wake.set()
+
+    def _notified_of(self, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._notified = max(self._notified, int(payload))
         self._wake.set()
 
     async def _listen_forever(self) -> None:
@@ -113,9 +138,9 @@ class LogReader:
         closed = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _: closed.set())
-            await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            await conn.add_listener(CHANNEL, lambda *args: self._notified_of(args[-1]))
             self.listening.set()
-            self._wake.set()  # whatever committed while we were away
+            self.wake()  # whatever committed while we were away
             while not closed.is_set():
                 try:
                     async with asyncio.timeout(KEEPALIVE):
@@ -129,9 +154,11 @@ class LogReader:
         delay = BACKOFF[0]
         while True:
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
-            with contextlib.suppress(TimeoutError):
+            try:
                 async with asyncio.timeout(self._quiet):
                     await self._wake.wait()
+            except TimeoutError:
+                self._ask_primary = True
             self._wake.clear()
             try:
                 await self._read_new()
@@ -143,11 +170,18 @@ class LogReader:
                 log.exception("reading the log failed; retrying in %.1f s", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF[1])
-            self._wake.set()
+            self.wake()
 
     async def _read_new(self) -> None:
+        # The head to read up to: the newest one notified, or the primary's own when woken
+        # without a notification (a reconnect, ``wake``, a quiet spell) and a replica may trail.
+        reach, ask, self._ask_primary = self._notified, self._ask_primary, False
+        if ask and self._reads.replica is not None:
+            reach = max(reach, await head(self._pool))
         while True:
-            entries = await entries_after(self._pool, self.position, self._page)
+            entries = await self._reads.using(
+                lambda db: entries_after(db, self.position, self._page), reach
+            )
             if not entries:
                 return
             self.position = entries[-1].position

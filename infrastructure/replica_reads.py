@@ -9,18 +9,26 @@ Otherwise (the replica behind after a short wait, unreachable, or failing the re
 goes to the primary: a client sees latency, never an error, never an answer older than P.
 
 Without a position to reach, a read goes to the replica while it is ``usable``: it answered
-the last check and its replay trails by at most MAX_LAG seconds. The checks (``watch``) also
+the last check and its replay trails by at most MAX_LAG seconds. The checks (``watched``) also
 give /metrics the replica's lag in positions and seconds.
+
+The position a read must reach is ``position`` where the caller names one (the log reader: the
+head the primary notified), else the request's ``MIN_POSITION`` (set from X-Min-Position by the
+web layer, 0 without it). Readers (the catalog, the auditors' log, the change stream) query
+through ``fetch``/``fetchrow``/``fetchval`` or ``using``, never a pool of their own choosing: a
+read the replica fails (gone, restarting, a query cancelled by a conflict with recovery) is
+run again on the primary, and reads go there until a check sees the replica answer again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -28,6 +36,7 @@ from infrastructure.database import UNAVAILABLE
 
 CHECK_EVERY = 0.5  # seconds between the watcher's looks at the replica
 CHECK_BOUND = 1.0  # seconds a look may take before the replica counts as gone
+READ_BOUND = 1.0  # seconds a read may take on the replica before it runs on the primary
 MAX_LAG = 5.0  # seconds of replay lag past which reads without a position go to the primary
 WAIT = (0.002, 0.004, 0.008, 0.016, 0.032)  # pauses before a position read gives up on it
 HEAD = "SELECT position FROM log_head"
@@ -38,6 +47,12 @@ SELECT position,
        END::float8
 FROM log_head
 """
+# What makes a replica's read worth running again on the primary: the replica unreachable or
+# failing, or the query cancelled because replay needed what it was reading (40001, 40P01).
+REPLICA_FAILED = (*UNAVAILABLE, asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+# The position the current request's reads must reflect (its X-Min-Position; 0: any).
+MIN_POSITION: ContextVar[int] = ContextVar("min_position", default=0)
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -51,12 +66,22 @@ class ReplicaStanding:
     lag_seconds: float = 0.0
 
 
+@dataclass
+class ReadCounts:
+    """Reads served so far by each database, for /metrics."""
+
+    replica: int = 0
+    primary: int = 0
+    fallbacks: int = 0  # reads the replica failed, run again on the primary
+
+
 class ReplicaReads:
     """Chooses, for each read, the replica or the primary; ``replica`` None reads the primary."""
 
     def __init__(self, primary: asyncpg.Pool, replica: asyncpg.Pool | None) -> None:
         self.primary, self.replica = primary, replica
         self.standing = ReplicaStanding()
+        self.counts = ReadCounts()
 
     @property
     def usable(self) -> bool:
@@ -75,6 +100,33 @@ class ReplicaReads:
             if await self._head_reaches(replica, position):
                 return replica
         return self.primary
+
+    async def using(self, read: Callable[[asyncpg.Pool], Awaitable[T]], position: int = -1) -> T:
+        """``read`` on the pool whose answer reflects ``position`` (default: MIN_POSITION's);
+        run again on the primary if the replica fails it."""
+        pool = await self.pool_for(MIN_POSITION.get() if position < 0 else position)
+        if pool is self.primary:
+            self.counts.primary += 1
+            return await read(pool)
+        try:
+            async with asyncio.timeout(READ_BOUND):
+                answer = await read(pool)
+        except REPLICA_FAILED as error:
+            self.failed(error)
+            self.counts.fallbacks += 1
+            self.counts.primary += 1
+            return await read(self.primary)
+        self.counts.replica += 1
+        return answer
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.using(lambda pool: pool.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.using(lambda pool: pool.fetchrow(query, *args))
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.using(lambda pool: pool.fetchval(query, *args))
 
     def failed(self, error: BaseException) -> None:
         """A read on the replica failed: reads go to the primary until a check answers."""
@@ -136,4 +188,12 @@ def describe(reads: ReplicaReads) -> dict[str, Any]:
         "reading_replica": reads.usable,
         "lag_positions": standing.lag_positions,
         "lag_seconds": standing.lag_seconds,
+        "reads_replica": reads.counts.replica,
+        "reads_primary": reads.counts.primary,
+        "fallbacks": reads.counts.fallbacks,
     }
+
+
+def reading(db: asyncpg.Pool | ReplicaReads) -> ReplicaReads:
+    """``db`` as reads: a pool alone (no replica) reads the primary."""
+    return db if isinstance(db, ReplicaReads) else ReplicaReads(db, None)

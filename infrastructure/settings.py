@@ -21,6 +21,7 @@ class Settings:
     """Everything configurable, with the contract's defaults."""
 
     database_url: str | None = None
+    database_replica_url: str | None = None  # a streaming replica of it, for reads
     host: str = "127.0.0.1"
     port: int = 8080
     jwt_secret: str = ""
@@ -44,6 +45,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
+            database_replica_url=env.get("DATABASE_REPLICA_URL") or None,
             host=env.get("HOST", cls.host),
             port=_number(env, "PORT", cls.port, int),
             jwt_secret=env.get("FUNKO_JWT_SECRET") or kept_secret(),

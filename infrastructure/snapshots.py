@@ -15,6 +15,10 @@ not wait, and a Funko with fewer than ``interval`` events never writes one. A lo
 the events since the last multiple of ``interval`` that a load passed: about ``interval`` at
 most while every change loads its Funko (the change lines keep a Funko loaded only while its
 changes keep queueing; the load after such a run may fold more, and snapshots it).
+
+A load at a version (a Funko as it stood then: the auditors' route) reads through the replica
+where one is set: events up to a version never change, so any copy holding them will do. A load
+of the newest version (a command's) reads the primary, which alone is sure to have it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import asyncpg
 from eventsourcing.persistence import StoredEvent
 
 from infrastructure.database import UNAVAILABLE
+from infrastructure.replica_reads import ReplicaReads
 
 INTERVAL = 100  # events between snapshots
 NEWEST = 2**31 - 1  # above any version
@@ -61,10 +66,13 @@ class Snapshots:
     Use as ``async with``: leaving waits for the writes under way.
     """
 
-    def __init__(self, pool: asyncpg.Pool, interval: int = INTERVAL) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, interval: int = INTERVAL, reads: ReplicaReads | None = None
+    ) -> None:
         if interval < 1:
             raise ValueError(f"a snapshot interval must be positive, not {interval}")
         self._pool = pool
+        self._reads = reads
         self.interval = interval
         self._writing: dict[tuple[UUID | str, int], asyncio.Task[None]] = {}
         self._closing = False
@@ -86,7 +94,9 @@ class Snapshots:
         """The newest snapshot of a Funko at or below version ``upto`` (if any), then its
         events after that snapshot up to ``upto``, in version order: version, topic, state
         (JSON text). Without ``upto``, up to its newest event."""
-        return await self._pool.fetch(LOAD, funko_id, NEWEST if upto is None else upto)
+        if upto is None:
+            return await self._pool.fetch(LOAD, funko_id, NEWEST)
+        return await (self._reads or self._pool).fetch(LOAD, funko_id, upto)
 
     def keep(self, snapshot: StoredEvent) -> None:
         """Write ``snapshot`` (a Snapshot as the Mapper stores it) in the background, unless

@@ -17,6 +17,7 @@ from web.keys import (
     AUDIT_LOG,
     METRICS,
     READER,
+    READS,
     RETRIES,
     SERVICE,
     SETTINGS,
@@ -26,6 +27,7 @@ from web.keys import (
     TOKENS,
 )
 from web.metrics import Metrics
+from web.min_position import min_position
 from web.openapi import document
 from web.origins import check_origin
 from web.problems import Handler, problems
@@ -58,10 +60,15 @@ async def same_origin(request: web.Request, handler: Handler) -> web.StreamRespo
 async def the_service(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the pool, the event store with its projection, the service, the log's
     readers (auditors', its status, the change stream's), all built by bootstrap."""
-    url = app[SETTINGS].url
-    async with bootstrap.running(url) as parts, bootstrap.log_reader(url, parts.pool) as reader:
+    settings = app[SETTINGS]
+    url = settings.url
+    async with (
+        bootstrap.running(url, settings.database_replica_url) as parts,
+        bootstrap.log_reader(url, parts.reads) as reader,
+    ):
         app[SERVICE], app[STORE] = parts.service, parts.store
         app[AUDIT_LOG], app[STATUS], app[READER] = parts.audit_log, parts.status, reader
+        app[READS] = parts.reads
         app[RETRIES] = Retries(parts.keys)
         forgetting = asyncio.create_task(forget_old_keys(parts.keys), name="old-keys")
         yield
@@ -79,6 +86,7 @@ def create_app(settings: Settings) -> web.Application:
         problems,
         deadline,
         same_origin,
+        min_position,
     ]
     app = web.Application(
         client_max_size=BODY_LIMIT,
@@ -90,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SUBSCRIBERS] = Subscribers(settings.send_timeout, settings.ws_heartbeat)
     app[METRICS] = Metrics()
     app[METRICS].registry.register(monitoring.counts(app))
+    app[METRICS].registry.register(monitoring.replica_gauges(app))
     app.cleanup_ctx.append(the_service)
     app.cleanup_ctx.append(streams.watch_subscribers)
     app.on_startup.append(document.write_document)

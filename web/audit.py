@@ -12,6 +12,7 @@ from web.deadline import send_part
 from web.funkos import funko_id_of, funko_response
 from web.keys import AUDIT_LOG, SERVICE, TOKENS
 from web.media_types import JSON, NDJSON
+from web.min_position import at_least
 from web.problems import Problem, add_get, invalid
 from web.roles import AUDITORS
 from web.schemas import (
@@ -69,9 +70,10 @@ async def log_events(request: web.Request) -> web.StreamResponse:
     after = params.after or 0
     if params.since is not None:
         after = await log.start_at(params.since)
-    if _wants_ndjson(request):
-        return await _stream_events(request, log, after)
-    page = await log.page(after, params.limit)
+    with at_least(after):
+        if _wants_ndjson(request):
+            return await _stream_events(request, log, after)
+        page = await log.page(after, params.limit)
     refuse_beyond_head(after, page.head)
     meta = dumps({"next": page.next, "head": page.head})
     return web.Response(

@@ -7,6 +7,7 @@ from infrastructure.audit_log import AuditLog
 from infrastructure.event_store import EventStore
 from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
+from infrastructure.replica_reads import ReplicaReads
 from infrastructure.settings import Settings
 from web.auth import TokenVerifier
 from web.idempotency import Retries
@@ -21,6 +22,7 @@ STORE = web.AppKey("store", EventStore)  # for its counts
 AUDIT_LOG = web.AppKey("audit_log", AuditLog)
 STATUS = web.AppKey("status", LogStatus)
 READER = web.AppKey("reader", LogReader)
+READS = web.AppKey("reads", ReplicaReads)  # the replica's standing and counts, for /metrics
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
 RETRIES = web.AppKey("retries", Retries)
 OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

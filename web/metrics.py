@@ -5,6 +5,7 @@ the log) are read at scrape time by ``Counts``, so nothing is updated twice on h
 """
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -74,4 +75,47 @@ class Counts(Collector):
             "funko_ws_slow_consumer_switches",
             "Times a live subscriber fell behind and went back to reading the log.",
             switches,
+        )
+
+
+class ReplicaGauges(Collector):
+    """The replica's standing as the process's last check saw it (replica_reads.describe),
+    read at scrape time: nothing when no replica is configured."""
+
+    def __init__(self, standing: Callable[[], dict[str, Any] | None]) -> None:
+        self._standing = standing
+
+    def collect(self) -> Iterator[Metric]:
+        standing = self._standing()
+        if standing is None or not standing["configured"]:
+            return
+        yield GaugeMetricFamily(
+            "funko_replica_lag_positions",
+            "Events committed on the primary that the replica has not replayed yet.",
+            standing["lag_positions"],
+        )
+        yield GaugeMetricFamily(
+            "funko_replica_lag_seconds",
+            "Seconds the replica's replay trails the primary's commits (0 when caught up).",
+            standing["lag_seconds"],
+        )
+        target = GaugeMetricFamily(
+            "funko_reads_target",
+            "1 for the database reads without a position go to now (replica or primary).",
+            labels=["database"],
+        )
+        replica = 1 if standing["reading_replica"] else 0
+        target.add_metric(["replica"], replica)
+        target.add_metric(["primary"], 1 - replica)
+        yield target
+        reads = CounterMetricFamily(
+            "funko_reads", "Reads served, by the database that answered.", labels=["database"]
+        )
+        reads.add_metric(["replica"], standing["reads_replica"])
+        reads.add_metric(["primary"], standing["reads_primary"])
+        yield reads
+        yield CounterMetricFamily(
+            "funko_replica_fallbacks",
+            "Reads the replica failed (gone, too slow, cancelled by replay), run on the primary.",
+            standing["fallbacks"],
         )

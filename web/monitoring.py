@@ -9,8 +9,9 @@ import time
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from web.keys import METRICS, READER, STATUS, STORE, SUBSCRIBERS
-from web.metrics import Counts, Metrics
+from infrastructure.replica_reads import describe
+from web.keys import METRICS, READER, READS, STATUS, STORE, SUBSCRIBERS
+from web.metrics import Counts, Metrics, ReplicaGauges
 from web.problems import Handler, add_get
 
 COMMANDS = {"POST": "create", "PUT": "replace", "PATCH": "amend", "DELETE": "delete"}
@@ -59,6 +60,11 @@ def counts(app: web.Application) -> Counts:
         lambda: app[STORE].appended,
         lambda: (subscribers.count("ws"), subscribers.count("sse"), *subscribers.totals()),
     )
+
+
+def replica_gauges(app: web.Application) -> ReplicaGauges:
+    """The replica's lag and where reads go, read at scrape time (once the service runs)."""
+    return ReplicaGauges(lambda: describe(app[READS]) if READS in app else None)
 
 
 def add_routes(app: web.Application) -> None:

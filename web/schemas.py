@@ -240,3 +240,16 @@ def refuse_beyond_head(after: int | None, head: int, name: str = "after") -> Non
         raise invalid(
             {name: f"is beyond the newest position, {head}"}, f"The {where} is not valid."
         )
+
+
+def position_in_header(request: web.Request, name: str) -> int | None:
+    """The position the header ``name`` carries, if the request sends it (400 if it is not
+    one: a whole number from 0 below 2**63, sent once)."""
+    given = request.headers.getall(name, [])
+    if not given or given == [""]:
+        return None
+    raw = given[0] if len(given) == 1 else ""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
+        rule = "must be a position: a whole number from 0, sent once"
+        raise invalid({name: rule}, f"The {name} header is not valid.")
+    return int(raw)

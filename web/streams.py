@@ -26,11 +26,12 @@ from web.deadline import own_deadline, within_deadline
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.media_types import EVENT_STREAM
 from web.origins import check_origin
-from web.problems import Problem, add_get, invalid
+from web.problems import Problem, add_get
 from web.schemas import (
     OptionalQueryInt,
     QueryTime,
     parse_query,
+    position_in_header,
     refuse_after_with_since,
     refuse_beyond_head,
 )
@@ -138,7 +139,7 @@ async def stream_funkos(request: web.Request) -> web.StreamResponse:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/stream: the WebSocket's stream as server-sent events."""
     params = parse_query(request, StreamParams)
-    resumed = _last_event_id(request)
+    resumed = position_in_header(request, LAST_EVENT_ID)  # a reconnecting EventSource's
     check_origin(request)
     if resumed is None:
         after = await within_deadline(request, _start(request, params))
@@ -200,18 +201,6 @@ async def _end_within(request: web.Request, response: web.StreamResponse, second
             reset(request.transport)
     except ConnectionResetError:
         pass  # gone meanwhile
-
-
-def _last_event_id(request: web.Request) -> int | None:
-    """The position a reconnecting EventSource last got, if it sends one."""
-    given = request.headers.getall(LAST_EVENT_ID, [])
-    if not given or given == [""]:
-        return None
-    raw = given[0] if len(given) == 1 else ""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
-        rule = "must be a position: a whole number from 0, sent once"
-        raise invalid({LAST_EVENT_ID: rule}, f"The {LAST_EVENT_ID} header is not valid.")
-    return int(raw)
 
 
 async def _until_closed(socket: web.WebSocketResponse) -> str:

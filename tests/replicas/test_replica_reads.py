@@ -84,3 +84,19 @@ async def test_without_a_replica_every_read_goes_to_the_primary(
         await reads.check()
         assert await reads.pool_for() is primary
         assert await reads.pool_for(10**9) is primary
+
+
+async def test_a_read_the_replica_fails_runs_again_on_the_primary(
+    primary_and_replica: Replication,
+) -> None:
+    pair = primary_and_replica
+    written = await create_funko(pair.primary_url)
+    await pair.caught_up()
+    async with reads_on(pair) as reads:
+        assert reads.usable
+        await pair.stop_replica()  # no check has seen it go: the read is tried there first
+        query = "SELECT version FROM catalog_funkos WHERE id = $1"
+        assert await reads.fetchval(query, written.funko_id) == 1
+        assert (reads.counts.fallbacks, reads.counts.primary, reads.counts.replica) == (1, 1, 0)
+        assert not reads.usable
+        assert await reads.pool_for() is reads.primary

@@ -15,11 +15,14 @@ from web.keys import OPENAPI
 from web.media_types import JSON
 from web.openapi import docs
 from web.openapi.contract import RESPONSES
+from web.openapi.objects import MIN_POSITION, problems
 from web.openapi.operations import operations
 from web.problems import add_get
 from web.schemas import FunkoBody, FunkoPatch
 
 log = logging.getLogger(__name__)
+# Reads of the data (catalog, history, log, streams): where X-Min-Position matters.
+READS = ("/api/v1/", "/ws/")
 INFO = {
     "title": "Funko catalog",
     "version": "0.1.0",
@@ -58,7 +61,12 @@ def document(app: web.Application) -> dict[str, Any]:
         if (method, path) not in written:
             log.warning("%s %s is not in the OpenAPI document", method, path)
             continue
-        paths.setdefault(path, {})[method.lower()] = written[(method, path)]
+        operation = written[(method, path)]
+        if method == "GET" and path.startswith(READS):
+            parameters = [*operation.get("parameters", []), MIN_POSITION]
+            responses = problems(400) | operation["responses"]  # a header not a position
+            operation = {**operation, "parameters": parameters, "responses": responses}
+        paths.setdefault(path, {})[method.lower()] = operation
     return {"openapi": "3.1.0", "info": INFO, "paths": paths, "components": components()}
 
 

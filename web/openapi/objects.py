@@ -134,6 +134,13 @@ LAST_EVENT_ID = header(
     " the query says about where to start. Beyond the newest position: 400.",
     {"type": "string", "pattern": "^[0-9]{1,19}$"},
 )
+MIN_POSITION = header(
+    "X-Min-Position",
+    "A position a write answered (its X-Log-Position): the answer reflects every event up to"
+    " it, on any server process, reading a replica or not (the server waits for its replica,"
+    " or reads the primary). Without it, a replica-backed read may trail the newest write.",
+    {"type": "string", "pattern": "^[0-9]{1,18}$"},
+)
 ACCEPT = header(
     "Accept",
     f"{NDJSON} streams every event after `after` (up to the head at the start), one a line.",
