@@ -44,12 +44,14 @@ REPLAYED_AT = """
 SELECT position,
        CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
-       END::float8
+       END::float8,
+       pg_is_in_recovery()
 FROM log_head
 """
 # What makes a replica's read worth running again on the primary: the replica unreachable or
-# failing, or the query cancelled because replay needed what it was reading (40001, 40P01).
-REPLICA_FAILED = (*UNAVAILABLE, asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+# failing, the query cancelled because replay needed what it read (40001), or any refusal of
+# the replica's own (not migrated, not a copy of the primary): the primary's answer decides.
+REPLICA_FAILED = (*UNAVAILABLE, asyncpg.PostgresError)
 # The position the current request's reads must reflect (its X-Min-Position; 0: any).
 MIN_POSITION: ContextVar[int] = ContextVar("min_position", default=0)
 T = TypeVar("T")
@@ -64,6 +66,7 @@ class ReplicaStanding:
     head: int = 0
     lag_positions: int = 0
     lag_seconds: float = 0.0
+    error: str = ""  # why it was last found unusable
 
 
 @dataclass
@@ -133,6 +136,7 @@ class ReplicaReads:
         if self.standing.answered:
             log.warning("replica read failed (%s): reading the primary", error)
         self.standing.answered = False
+        self.standing.error = str(error) or type(error).__name__
 
     async def check(self) -> None:
         """Look at the replica (and the primary's head): its standing, for routing and metrics."""
@@ -141,21 +145,28 @@ class ReplicaReads:
         try:
             async with asyncio.timeout(CHECK_BOUND):
                 row = await self.replica.fetchrow(REPLAYED_AT)
-                primary_head = await self.primary.fetchval(HEAD)
-            assert row is not None  # migrations insert the head's row
-            head, seconds = row
-        except UNAVAILABLE as error:
+        except REPLICA_FAILED as error:
             self.failed(error)
             return
+        assert row is not None  # migrations insert the head's row
+        head, seconds, standby = row
+        if not standby:  # a writable database is no replica: its log would never move
+            self.failed(RuntimeError("DATABASE_REPLICA_URL names a database not in recovery"))
+            return
+        try:  # the lag in positions, for /metrics only: a primary that does not answer now
+            async with asyncio.timeout(CHECK_BOUND):  # leaves it as it was
+                behind = max(await self.primary.fetchval(HEAD) - head, 0)
+        except UNAVAILABLE:
+            behind = self.standing.lag_positions
         if not self.standing.answered:
             log.info("replica answers (head %s, %s s behind): reading it", head, seconds)
-        self.standing = ReplicaStanding(True, head, max(primary_head - head, 0), seconds or 0.0)
+        self.standing = ReplicaStanding(True, head, behind, seconds or 0.0)
 
     async def _head_reaches(self, replica: asyncpg.Pool, position: int) -> bool:
         try:
             async with asyncio.timeout(CHECK_BOUND):
                 head: int = await replica.fetchval(HEAD)
-        except UNAVAILABLE as error:
+        except REPLICA_FAILED as error:
             self.failed(error)
             return False
         self.standing.head = max(self.standing.head, head)
@@ -166,6 +177,8 @@ class ReplicaReads:
 async def watched(reads: ReplicaReads) -> AsyncIterator[ReplicaReads]:
     """``reads`` with a task checking its replica every CHECK_EVERY seconds meanwhile."""
     await reads.check()
+    if reads.replica is not None and not reads.usable:
+        log.warning("replica not usable (%s): reading the primary", reads.standing.error)
     task = asyncio.create_task(_watch(reads), name="replica-watch")
     try:
         yield reads

@@ -11,7 +11,7 @@ import pytest
 
 from domain.ports import Recorded
 from infrastructure import bootstrap
-from infrastructure.replica_reads import ReplicaReads
+from infrastructure.replica_reads import HEAD, ReplicaReads, watched
 from tests.support.replication import Replication
 from tests.support.shop import funko_fields
 
@@ -100,3 +100,20 @@ async def test_a_read_the_replica_fails_runs_again_on_the_primary(
         assert (reads.counts.fallbacks, reads.counts.primary, reads.counts.replica) == (1, 1, 0)
         assert not reads.usable
         assert await reads.pool_for() is reads.primary
+
+
+async def test_a_replica_url_naming_no_copy_of_the_primary_is_never_read(
+    primary_and_replica: Replication,
+) -> None:
+    pair = primary_and_replica
+    empty = pair.primary_url.rsplit("/", 1)[0] + "/postgres"  # on the primary, not migrated
+    for wrong in (pair.primary_url, empty):  # writable: its log would never move
+        async with (
+            asyncpg.create_pool(pair.primary_url, min_size=1, max_size=2) as primary,
+            asyncpg.create_pool(wrong, min_size=0, max_size=2) as replica,
+            watched(ReplicaReads(primary, replica)) as reads,
+        ):
+            assert not reads.usable, wrong
+            assert reads.standing.error
+            assert await reads.fetchval(HEAD) == await primary.fetchval(HEAD)
+            assert reads.counts.replica == 0
