@@ -47,12 +47,13 @@ class Log:
     replays_as_written: bool = False
 
 
-def _generate(path: Path, events: int) -> Written:
+def generate(path: Path, events: int) -> Written:
+    """A made-up log of ``events`` events written to ``path`` (bench/replay_files.py)."""
     with path.open("w", buffering=READ) as out:
         return write(out, Shape.of(events))
 
 
-async def _cli(url: str, *args: str) -> tuple[float, str]:
+async def cli(url: str, *args: str) -> tuple[float, str]:
     """Seconds from spawn to exit of ``run.py *args`` and its last line on stderr or stdout;
     RuntimeError unless it exits 0."""
     env = {**os.environ, "DATABASE_URL": url}
@@ -115,8 +116,8 @@ async def _replay_sha256(url: str) -> bytes:
 
 async def _restore(log: Log, conn: asyncpg.Connection, path: Path) -> None:
     log.copy_in_s = await _copy_in(conn, path)
-    log.restore_s, log.restored = await _cli(log.url, "restore", str(path))
-    log.verify_s, log.verified = await _cli(log.url, "verify")
+    log.restore_s, log.restored = await cli(log.url, "restore", str(path))
+    log.verify_s, log.verified = await cli(log.url, "verify")
     log.copy_out_s = await _copy_out(conn)
     started = time.perf_counter()
     await conn.execute("VACUUM ANALYZE")
@@ -133,7 +134,7 @@ async def restored(events: int) -> AsyncIterator[Log]:
         with tempfile.TemporaryDirectory(prefix="funko_growth_") as directory:
             path = Path(directory) / "log.ndjson"
             started = time.perf_counter()
-            log = Log(url, await asyncio.to_thread(_generate, path, events))
+            log = Log(url, await asyncio.to_thread(generate, path, events))
             log.generate_s = time.perf_counter() - started
             conn = await asyncpg.connect(url)
             try:

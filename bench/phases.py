@@ -18,6 +18,7 @@ from bench import (
     http_phase,
     memory_phase,
     replay_phase,
+    replica_phase,
     service_phase,
 )
 from bench.context import Context
@@ -98,6 +99,13 @@ PHASES = (
         "memory",
         "server RSS per idle subscriber, 1,000 connected",
         memory_phase.run,
+    ),
+    Phase(
+        "replica",
+        "catalog pages, WebSocket replays and NDJSON reads from a server on the primary and one"
+        " reading a streaming replica, under 100 writes/s; the replica's lag meanwhile",
+        replica_phase.run,
+        everyday=False,  # builds PostgreSQL clusters of its own with Debian's server binaries
     ),
     Phase(
         "growth",

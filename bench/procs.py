@@ -67,12 +67,19 @@ async def serving(
 
 
 def server(
-    url: str, port: int, secret: str, log: IO[bytes], workers: int = 1
+    url: str,
+    port: int,
+    secret: str,
+    log: IO[bytes],
+    workers: int = 1,
+    replica_url: str | None = None,
 ) -> AbstractAsyncContextManager[int]:
-    """The real server (run.py serve) on ``port`` and the database ``url``, with ``workers``."""
+    """The real server (run.py serve) on ``port`` and the database ``url``, with ``workers``;
+    reading the streaming replica at ``replica_url`` if one is given, else the primary only."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
+        "DATABASE_REPLICA_URL": replica_url or "",  # empty: none, whatever the bench was given
         "HOST": HOST,
         "PORT": str(port),
         "FUNKO_JWT_SECRET": secret,

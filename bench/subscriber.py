@@ -41,6 +41,7 @@ class Subscriber:
         self.caught_up = -1
         self.caught_up_again = 0  # CAUGHT_UP frames after the first (the contract says once)
         self.started = self.caught_up_at = 0.0
+        self.before_caught_up = 0  # frames before CAUGHT_UP (live ones may follow at once)
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.client: Client | None = None
 
@@ -51,6 +52,7 @@ class Subscriber:
                 self.caught_up_again += 1
             else:
                 self.caught_up, self.caught_up_at = int(payload[at:-1]), now
+                self.before_caught_up = len(self.positions)
                 self.ready.set_result(None)
             return
         self.positions.append(int(payload[at : payload.index(b",", at)]))

@@ -1,6 +1,6 @@
 """HTTP load from wrk (Debian's package): a C load generator, so the load takes little of the
-cores the servers under test need. One POST body for every request; with ``keyed``, each
-request carries an Idempotency-Key of its own."""
+cores the servers under test need. Creates: one POST body for every request; with ``keyed``,
+each request carries an Idempotency-Key of its own. Reads: GETs of a list of paths in turn."""
 
 import asyncio
 import re
@@ -27,6 +27,13 @@ request = keyed and function()
     return wrk.format(nil, nil, headers)
 end or nil
 """
+READS = """
+local paths, n = {paths}, 0
+request = function()
+    n = n % #paths + 1
+    return wrk.format("GET", paths[n])
+end
+"""
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -48,19 +55,36 @@ def _lua(text: str) -> str:
 
 async def wrk(url: str, body: dict[str, object], token: str, seconds: float, keyed: bool) -> Load:
     """``seconds`` of POSTs to ``url`` from CONNECTIONS connections."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk; make bench does)")
     script = SCRIPT.format(
         body=_lua(orjson.dumps(body).decode()),
         authorization=_lua(f"Bearer {token}"),
         keyed="true" if keyed else "false",
         run=_lua(uuid.uuid4().hex),  # keys unique across runs, warm-ups included
     )
+    return await _run(script, url, seconds)
+
+
+async def reads(base: str, paths: list[str], seconds: float) -> Load:
+    """``seconds`` of GETs from CONNECTIONS connections to the server at ``base``, each
+    thread's requests going round ``paths`` in turn."""
+    script = READS.format(paths="{" + ",".join(_lua(path) for path in paths) + "}")
+    return await _run(script, base, seconds)
+
+
+async def _run(script: str, url: str, seconds: float) -> Load:
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk; make bench does)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()
-        argv = [binary, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
+        argv = [
+            binary,
+            f"-t{THREADS}",
+            f"-c{CONNECTIONS}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+        ]
         proc = await asyncio.create_subprocess_exec(
             *argv, "-s", lua.name, url, stdout=asyncio.subprocess.PIPE
         )

@@ -75,7 +75,7 @@ async def run(options: dict[str, Any]) -> None:
             "connect_s": time.monotonic() - began,
             "caught_up": sorted({s.caught_up for s in ok}),
             "catch_up_s": max((s.caught_up_at - s.started for s in ok), default=0.0),
-            "frames_before_caught_up": sum(len(s.positions) for s in ok),
+            "frames_before_caught_up": sum(s.before_caught_up for s in ok),
         }
     )
     command = json.loads(await asyncio.to_thread(sys.stdin.readline) or "{}")
