@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from infrastructure import bootstrap
+from infrastructure.groups import Groups
 from infrastructure.idempotency_keys import forget_old_keys
 from infrastructure.settings import Settings
-from web import audit, dashboard, funkos, health, monitoring, streams
+from web import audit, dashboard, funkos, groups, health, monitoring, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
 from web.idempotency import Retries
 from web.keys import (
     AUDIT_LOG,
+    GROUPS,
     METRICS,
     READER,
     READS,
@@ -68,7 +70,7 @@ async def the_service(app: web.Application) -> AsyncIterator[None]:
     ):
         app[SERVICE], app[STORE] = parts.service, parts.store
         app[AUDIT_LOG], app[STATUS], app[READER] = parts.audit_log, parts.status, reader
-        app[READS] = parts.reads
+        app[READS], app[GROUPS] = parts.reads, Groups(parts.pool)
         app[RETRIES] = Retries(parts.keys)
         forgetting = asyncio.create_task(forget_old_keys(parts.keys), name="old-keys")
         yield
@@ -105,6 +107,6 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(streams.say_goodbye)
     app.on_response_prepare.append(send_request_id)
     app.on_response_prepare.append(lift_deadline)
-    for module in (funkos, audit, health, streams, monitoring, document, dashboard):
+    for module in (funkos, audit, groups, health, streams, monitoring, document, dashboard):
         module.add_routes(app)
     return app

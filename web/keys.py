@@ -5,6 +5,7 @@ from aiohttp import web
 from domain.services import FunkoService
 from infrastructure.audit_log import AuditLog
 from infrastructure.event_store import EventStore
+from infrastructure.groups import Groups
 from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
 from infrastructure.replica_reads import ReplicaReads
@@ -25,4 +26,5 @@ READER = web.AppKey("reader", LogReader)
 READS = web.AppKey("reads", ReplicaReads)  # the replica's standing and counts, for /metrics
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
 RETRIES = web.AppKey("retries", Retries)
+GROUPS = web.AppKey("groups", Groups)  # consumer groups
 OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

@@ -12,6 +12,7 @@ from domain.rules import InvalidFunko
 from domain.services import PreconditionFailed
 from infrastructure.database import UNAVAILABLE
 from infrastructure.event_store import StoreUnavailable
+from infrastructure.groups import GroupConflict, GroupNotFound
 from infrastructure.json_codec import dumps
 from web.media_types import PROBLEM
 
@@ -84,6 +85,12 @@ def as_problem(error: BaseException) -> Problem | None:
             )
         case FunkoNotFound():
             return Problem(404, "Not found", f"No Funko with id {error}.")
+        case GroupNotFound():
+            return Problem(404, "Not found", f"No consumer group named {error}.")
+        case GroupConflict():
+            return Problem(
+                409, "Conflict", f"The group {error} exists with other settings: nothing changed."
+            )
         case PreconditionFailed():
             current = {} if error.current is None else {"ETag": f'"{error.current}"'}
             return Problem(

@@ -13,7 +13,8 @@ from aiohttp import ClientResponse
 from tests.e2e.rest import Client
 from tests.e2e.streams_kit import upgrade_headers
 from tests.support.apps import app_for
-from tests.support.shop import funko_fields
+from tests.support.shop import funko_fields, unique
+from tests.support.tokens import ADMIN
 
 Route = tuple[str, str]  # (method, path pattern as registered)
 ANYONE: frozenset[str] = frozenset()
@@ -48,6 +49,12 @@ EXPECTED: dict[Route, Row] = {
     ("HEAD", "/ws/v1/funkos"): Row(ANYONE, 400),  # HEAD is no upgrade
     ("GET", "/api/v1/stream"): Row(ANYONE, 200, endless=True),
     ("HEAD", "/api/v1/stream"): Row(ANYONE, 200),  # the stream's head, and no stream
+    # {name} is always a group the call has just created with the default settings: a PUT of
+    # the same settings again is 200.
+    ("PUT", "/api/v1/groups/{name}"): Row(ADMINS, 200, body=dict),
+    ("GET", "/api/v1/groups"): Row(ADMINS, 200),
+    ("GET", "/api/v1/groups/{name}"): Row(ADMINS, 200),
+    ("DELETE", "/api/v1/groups/{name}"): Row(ADMINS, 204),
     ("GET", "/health"): Row(ANYONE, 200),
     ("GET", "/ready"): Row(ANYONE, 200),
     ("GET", "/metrics"): Row(ANYONE, 200),
@@ -83,7 +90,12 @@ async def call(
     """A well-formed request of ``route`` (on Funko ``funko_id``) with ``headers`` added."""
     method, pattern = route
     row = row_for(route)
-    path = pattern.format(**SAMPLES, id=funko_id) if "{" in pattern else pattern
+    group = None
+    if "{name}" in pattern:
+        group = unique("group").lower()
+        created = await client.put(f"/api/v1/groups/{group}", json={}, headers=ADMIN)
+        assert created.status == 201, await created.text()
+    path = pattern.format(**SAMPLES, id=funko_id, name=group) if "{" in pattern else pattern
     all_headers = {**(upgrade_headers() if row.upgrade else {}), **headers}
     body = row.body() if row.body else None
     return await client.request(method, path, json=body, headers=all_headers)

@@ -8,7 +8,7 @@ from tests.e2e.openapi_kit import fetch_document
 from tests.e2e.rest import Client
 
 PROBLEM = "application/problem+json"
-ROLES = {"admin", "auditor"}
+ROLES = {"admin", "auditor", "consumer"}
 
 
 async def test_the_document_is_valid_openapi_3_1(client: Client) -> None:

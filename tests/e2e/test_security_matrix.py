@@ -31,9 +31,15 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "alg none": {"Authorization": f"Bearer {unsigned_token('admin')}"},
     "role viewer": signed_bearer("viewer"),
     "role auditor": AUDITOR,
+    "role consumer": signed_bearer("consumer"),
     "role admin": ADMIN,
 }
-ROLES = {"role viewer": "viewer", "role auditor": "auditor", "role admin": "admin"}
+ROLES = {
+    "role viewer": "viewer",
+    "role auditor": "auditor",
+    "role consumer": "consumer",
+    "role admin": "admin",
+}
 PROTECTED: dict[str, Route] = {"admin write": ("POST", FUNKOS), "auditor read": ("GET", EVENTS)}
 
 

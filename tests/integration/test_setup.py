@@ -80,6 +80,14 @@ def test_token_command_prints_a_token_signed_with_the_secret() -> None:
     assert 0 < claims["exp"] - claims["iat"] <= 60
 
 
+def test_token_command_issues_a_consumer_token() -> None:
+    secret = "cli-secret-of-enough-length-for-hs256!"
+    result = run_cli("token", "--role", "consumer", env={"FUNKO_JWT_SECRET": secret})
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["role"] == "consumer"
+
+
 def test_token_command_refuses_an_unknown_role() -> None:
     result = run_cli("token", "--role", "root", env={"FUNKO_JWT_SECRET": "x" * 32})
     assert result.returncode == 2

@@ -136,6 +136,25 @@ class ProblemDetails(Shape):
     errors: dict[str, str] = Field(default_factory=dict)
 
 
+class Group(Shape):
+    """A consumer group: its settings, and where it stands in the log."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    start_after: Position
+    types: list[EventType] = Field(min_length=1)
+    max_attempts: int = Field(ge=1, le=100)
+    checkpoint: Position = Field(description="Every matching event up to it is done or parked.")
+    head: Position
+    lag: int = Field(ge=0, description="Matching events after the checkpoint.")
+    members: int = Field(ge=0)
+    in_flight: int = Field(ge=0)
+    parked: int = Field(ge=0)
+
+
+class Groups(RootModel[list[Group]]):
+    """Every consumer group, by name."""
+
+
 class Liveness(Shape):
     """The process runs."""
 
@@ -158,6 +177,8 @@ RESPONSES: tuple[type[BaseModel], ...] = (
     EventsPage,
     CaughtUp,
     ProblemDetails,
+    Group,
+    Groups,
     Liveness,
     Readiness,
 )

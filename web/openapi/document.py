@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from infrastructure.json_codec import dumpb
+from web.groups import GroupBody
 from web.keys import OPENAPI
 from web.media_types import JSON
 from web.openapi import docs
@@ -49,7 +50,7 @@ def routes_of(app: web.Application) -> list[tuple[str, str]]:
 
 
 def components() -> dict[str, Any]:
-    models = [(model, "validation") for model in (FunkoBody, FunkoPatch, *RESPONSES)]
+    models = [(model, "validation") for model in (FunkoBody, FunkoPatch, GroupBody, *RESPONSES)]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
     return {"schemas": schemas["$defs"], "securitySchemes": {"bearerAuth": BEARER}}
 

@@ -23,6 +23,7 @@ PROBLEMS = {
     404: "No such Funko, version or resource (a deleted Funko is not found).",
     408: "The body did not arrive within 3 s: nothing was done, and the connection is closed.",
     422: "The Idempotency-Key was used for another request: nothing was done.",
+    409: "A consumer group of this name exists with other settings: nothing changed.",
     412: "If-Match does not hold (another version, only weak tags, or a deleted Funko):"
     " nothing changed.",
     413: "The body is over 64 KiB.",

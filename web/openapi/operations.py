@@ -34,6 +34,9 @@ from web.schemas import SearchParams
 from web.streams import StreamParams
 
 TEXT = {"type": "string"}
+GROUP_NAME = path(
+    "name", {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}, "The group's name."
+)
 STREAM_QUERY = {
     "after": "Replay every event after this position first (at most the newest).",
     "since": "Instead of `after`: replay from the first event created at or after this time"
@@ -110,6 +113,43 @@ def operations() -> dict[tuple[str, str], Json]:
             parameters=[FUNKO_ID, IF_MATCH, IDEMPOTENCY_KEY],
             responses={"204": {"description": "Deleted.", "headers": WRITTEN}}
             | problems(400, 401, 403, 404, 412, 422, 503),
+        ),
+        ("PUT", "/api/v1/groups/{name}"): operation(
+            "putGroup",
+            "groups",
+            "Create a consumer group (role admin); the same settings again change nothing.",
+            FOR_ADMINS,
+            parameters=[GROUP_NAME],
+            requestBody={"required": False, "content": {JSON: {"schema": ref("GroupBody")}}},
+            responses={
+                "201": content(JSON, ref("Group"), "Created."),
+                "200": content(JSON, ref("Group"), "It exists with these settings."),
+            }
+            | problems(400, 401, 403, 409, 413, 503),
+        ),
+        ("GET", "/api/v1/groups"): operation(
+            "listGroups",
+            "groups",
+            "Every consumer group (role admin).",
+            FOR_ADMINS,
+            responses={"200": content(JSON, ref("Groups"), "By name.")} | problems(401, 403, 503),
+        ),
+        ("GET", "/api/v1/groups/{name}"): operation(
+            "getGroup",
+            "groups",
+            "A consumer group and where it stands (role admin).",
+            FOR_ADMINS,
+            parameters=[GROUP_NAME],
+            responses={"200": content(JSON, ref("Group"), "The group.")}
+            | problems(400, 401, 403, 404, 503),
+        ),
+        ("DELETE", "/api/v1/groups/{name}"): operation(
+            "deleteGroup",
+            "groups",
+            "Delete a consumer group and its checkpoint (role admin).",
+            FOR_ADMINS,
+            parameters=[GROUP_NAME],
+            responses={"204": {"description": "Deleted."}} | problems(400, 401, 403, 404, 503),
         ),
         ("GET", "/api/v1/categories"): operation(
             "listCategories",
