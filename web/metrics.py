@@ -43,6 +43,18 @@ class Metrics:
             ["of"],
             registry=registry,
         )
+        self.group_lag = Gauge(
+            "funko_group_lag",
+            "Matching events after a consumer group's checkpoint.",
+            ["group"],
+            registry=registry,
+        )
+        self.group_parked = Gauge(
+            "funko_group_parked",
+            "A consumer group's parked events.",
+            ["group"],
+            registry=registry,
+        )
         self.database_up = Gauge(
             "funko_database_up",
             "1 if the database answered the last scrape's query.",

@@ -4,16 +4,19 @@ The log's positions and lags are read at scrape time (infrastructure/log_status.
 short bound, so a scrape says whether the database answers rather than hanging with it.
 """
 
+import asyncio
 import time
 
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from infrastructure.database import UNAVAILABLE
 from infrastructure.replica_reads import describe
-from web.keys import METRICS, READER, READS, STATUS, STORE, SUBSCRIBERS
+from web.keys import GROUPS, METRICS, READER, READS, STATUS, STORE, SUBSCRIBERS
 from web.metrics import Counts, Metrics, ReplicaGauges
 from web.problems import Handler, add_get
 
+GROUPS_BOUND = 1.0  # seconds the groups' standing may take to read at a scrape
 COMMANDS = {"POST": "create", "PUT": "replace", "PATCH": "amend", "DELETE": "delete"}
 
 
@@ -29,9 +32,25 @@ async def _measure_lags(app: web.Application, metrics: Metrics) -> None:
         metrics.lag.labels("reader").set(standing.reader_lag)
 
 
+async def _measure_groups(app: web.Application, metrics: Metrics) -> None:
+    """Each consumer group's lag and parked events (no series for a deleted group; none at all
+    while the database does not answer within the bound)."""
+    metrics.group_lag.clear()
+    metrics.group_parked.clear()
+    try:
+        async with asyncio.timeout(GROUPS_BOUND):
+            groups = await app[GROUPS].every()
+    except UNAVAILABLE:
+        return
+    for group in groups:
+        metrics.group_lag.labels(group.settings.name).set(group.lag)
+        metrics.group_parked.labels(group.settings.name).set(group.parked)
+
+
 async def metrics_page(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     await _measure_lags(request.app, metrics)
+    await _measure_groups(request.app, metrics)
     body = generate_latest(metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

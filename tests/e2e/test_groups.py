@@ -94,3 +94,14 @@ async def test_a_bad_body_is_refused_naming_the_field(
 @pytest.mark.parametrize("raw", ["[1]", "{", "null"])
 async def test_a_body_that_is_not_a_json_object_is_refused(client: Client, raw: str) -> None:
     await problem(await send(client, "PUT", f"{GROUPS}/{fresh()}", raw), 400)
+
+
+async def test_metrics_show_each_groups_lag_until_it_is_deleted(client: Client) -> None:
+    name = fresh()
+    await body_of(await send(client, "PUT", f"{GROUPS}/{name}", {"types": ["DELETE"]}), 201)
+    funko = await create(client)
+    await send(client, "DELETE", f"/api/v1/funkos/{funko['id']}")
+    line = f'funko_group_lag{{group="{name}"}} 1.0'
+    assert line in (await (await client.get("/metrics")).text()).splitlines()
+    await send(client, "DELETE", f"{GROUPS}/{name}")
+    assert f'group="{name}"' not in await (await client.get("/metrics")).text()
