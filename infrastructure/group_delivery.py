@@ -165,7 +165,7 @@ class GroupDelivery:
         return sorted(row[0] for row in rows)
 
     async def end(
-        self, group: str, member: str, positions: list[int] | None, reason: str
+        self, group: str, member: str, positions: list[int] | None, reason: str | None
     ) -> list[Ended]:
         """End ``member``'s deliveries of ``positions`` (all of them: None) unacknowledged."""
         rows = await self._pool.fetch(END, group, self.holder(member), positions, reason)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from infrastructure.database import Queries
+from infrastructure.envelopes import AUDITED
 
 TYPES = ("CREATE", "UPDATE", "DELETE")
 MAX_ATTEMPTS = 5
@@ -36,6 +37,14 @@ SELECT g.name, g.start_after, g.types, g.max_attempts, g.checkpoint, h.position 
        (SELECT count(*) FROM group_leases l WHERE l.group_name = g.name) AS in_flight,
        (SELECT count(*) FROM group_done d WHERE d.group_name = g.name AND d.parked) AS parked
 FROM consumer_groups g, log_head h
+"""
+
+
+PARKED = f"""
+SELECT left({AUDITED}, -1) || ',"attempts":' || d.attempts || ',"reason":'
+       || coalesce(to_json(d.reason)::text, 'null') || '}}'
+FROM group_done d JOIN events e USING (position)
+WHERE d.group_name = $1 AND d.parked ORDER BY d.position
 """
 
 
@@ -110,6 +119,15 @@ class Groups:
     async def every(self) -> list[GroupStanding]:
         """Every group, by name."""
         return await _standings(self._db, " ORDER BY g.name")
+
+    async def parked(self, name: str) -> list[str]:
+        """The group's parked events, oldest first: each envelope (auditors' view) with its
+        attempts and the last reason given, as JSON text."""
+        async with self._db.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(PARKED, name)
+            if not rows and not await conn.fetchval(f"{SETTINGS} WHERE name = $1", name):
+                raise GroupNotFound(name)
+        return [row[0] for row in rows]
 
     async def delete(self, name: str) -> None:
         deleted = await self._db.fetchval(

@@ -1,6 +1,6 @@
 """Consumer groups' routes for admins (issue 17): create, show, list, delete.
 
-Members (GET /ws/v1/groups/{name}) and the parked events' routes come with delivery, not yet
+Members (GET /ws/v1/groups/{name}) and the retry of a parked event come with delivery, not yet
 built: until then a group stores its settings and checkpoint, and shows its lag.
 """
 
@@ -94,6 +94,12 @@ async def list_groups(request: web.Request) -> web.Response:
     return web.Response(text=dumps([_shown(g) for g in groups]), content_type=JSON)
 
 
+async def parked_events(request: web.Request) -> web.Response:
+    require(request, request.app[TOKENS], ADMIN)
+    parked = await request.app[GROUPS].parked(_name(request))
+    return web.Response(text='{"events":[' + ",".join(parked) + "]}", content_type=JSON)
+
+
 async def delete_group(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], ADMIN)
     await request.app[GROUPS].delete(_name(request))
@@ -103,5 +109,6 @@ async def delete_group(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     add_get(app, "/api/v1/groups", list_groups)
     add_get(app, "/api/v1/groups/{name}", get_group)
+    add_get(app, "/api/v1/groups/{name}/parked", parked_events)
     app.router.add_put("/api/v1/groups/{name}", put_group)
     app.router.add_delete("/api/v1/groups/{name}", delete_group)

@@ -55,6 +55,7 @@ EXPECTED: dict[Route, Row] = {
     ("GET", "/api/v1/groups"): Row(ADMINS, 200),
     ("GET", "/api/v1/groups/{name}"): Row(ADMINS, 200),
     ("DELETE", "/api/v1/groups/{name}"): Row(ADMINS, 204),
+    ("GET", "/api/v1/groups/{name}/parked"): Row(ADMINS, 200),
     ("GET", "/health"): Row(ANYONE, 200),
     ("GET", "/ready"): Row(ANYONE, 200),
     ("GET", "/metrics"): Row(ANYONE, 200),

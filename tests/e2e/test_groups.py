@@ -2,8 +2,12 @@
 group's settings silently, GET shows where it stands, DELETE removes it; bad names and bodies
 are 400 naming the field."""
 
+from uuid import uuid4
+
+import asyncpg
 import pytest
 
+from infrastructure.group_delivery import Ended, GroupDelivery
 from tests.e2e.rest import Client, body_of, create, problem, send
 from tests.support.shop import unique
 
@@ -105,3 +109,33 @@ async def test_metrics_show_each_groups_lag_until_it_is_deleted(client: Client) 
     assert line in (await (await client.get("/metrics")).text()).splitlines()
     await send(client, "DELETE", f"{GROUPS}/{name}")
     assert f'group="{name}"' not in await (await client.get("/metrics")).text()
+
+
+async def test_parked_events_are_listed_oldest_first_with_attempts_and_reason(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    name = fresh()
+    settings = {"types": ["UPDATE"], "maxAttempts": 1}
+    await body_of(await send(client, "PUT", f"{GROUPS}/{name}", settings), 201)
+    assert await body_of(await send(client, "GET", f"{GROUPS}/{name}/parked"), 200) == {
+        "events": []
+    }
+    funko = await create(client)
+    for stock in (1, 2):
+        await send(client, "PATCH", f"/api/v1/funkos/{funko['id']}", {"stock": stock})
+    delivery = GroupDelivery(pool, uuid4())
+    for reason in ("no index", None):
+        (taken,) = await delivery.claim(name, "m", 10)
+        assert await delivery.end(name, "m", [taken.position], reason) == [
+            Ended(taken.position, True)
+        ]
+    parked = await body_of(await send(client, "GET", f"{GROUPS}/{name}/parked"), 200)
+    assert [(e["type"], e["data"]["stock"]) for e in parked["events"]] == [
+        ("UPDATE", 1),
+        ("UPDATE", 2),
+    ]
+    assert [(e["attempts"], e["reason"]) for e in parked["events"]] == [(1, "no index"), (1, None)]
+    assert parked["events"][0]["actor"] == "staff"
+    shown = await body_of(await send(client, "GET", f"{GROUPS}/{name}"), 200)
+    assert (shown["parked"], shown["inFlight"]) == (2, 0)
+    await problem(await send(client, "GET", f"{GROUPS}/{fresh()}/parked"), 404)

@@ -151,6 +151,19 @@ class Group(Shape):
     parked: int = Field(ge=0)
 
 
+class ParkedEvent(AuditedEnvelope):
+    """An event a group set aside: its deliveries, and the last reason a member gave."""
+
+    attempts: int = Field(ge=1)
+    reason: str | None
+
+
+class ParkedEvents(Shape):
+    """A group's parked events, oldest first."""
+
+    events: list[ParkedEvent]
+
+
 class Groups(RootModel[list[Group]]):
     """Every consumer group, by name."""
 
@@ -179,6 +192,7 @@ RESPONSES: tuple[type[BaseModel], ...] = (
     ProblemDetails,
     Group,
     Groups,
+    ParkedEvents,
     Liveness,
     Readiness,
 )

@@ -143,6 +143,15 @@ def operations() -> dict[tuple[str, str], Json]:
             responses={"200": content(JSON, ref("Group"), "The group.")}
             | problems(400, 401, 403, 404, 503),
         ),
+        ("GET", "/api/v1/groups/{name}/parked"): operation(
+            "parkedEvents",
+            "groups",
+            "A consumer group's parked events, oldest first (role admin).",
+            FOR_ADMINS,
+            parameters=[GROUP_NAME],
+            responses={"200": content(JSON, ref("ParkedEvents"), "Oldest first.")}
+            | problems(400, 401, 403, 404, 503),
+        ),
         ("DELETE", "/api/v1/groups/{name}"): operation(
             "deleteGroup",
             "groups",
