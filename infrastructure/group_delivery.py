@@ -31,15 +31,23 @@ from uuid import UUID
 import asyncpg
 
 from infrastructure.envelopes import ENVELOPE
+from infrastructure.groups import GroupNotFound
 
 WINDOW = 10_000  # matching events after the checkpoint a claim looks through
-LOCK = "SELECT pg_advisory_xact_lock(hashtext('funko-group:' || $1))"
+# Taken by every claim, with whether the group still exists (a member of a deleted one leaves).
+LOCK = """
+SELECT EXISTS (SELECT 1 FROM consumer_groups WHERE name = $1)
+FROM (SELECT pg_advisory_xact_lock(hashtext('funko-group:' || $1))) locked
+"""
 CLAIM = f"""
 WITH g AS (SELECT checkpoint, types FROM consumer_groups WHERE name = $1),
 ahead AS (
-    SELECT e.position, e.funko_id FROM events e, g
-    WHERE e.position > g.checkpoint AND e.type = ANY(g.types)
-    ORDER BY e.position LIMIT {WINDOW}
+    (SELECT e.position, e.funko_id FROM events e, g
+     WHERE e.position > g.checkpoint AND e.type = ANY(g.types)
+     ORDER BY e.position LIMIT {WINDOW})
+    UNION
+    SELECT e.position, e.funko_id FROM group_retries r JOIN events e USING (position)
+    WHERE r.group_name = $1
 ),
 firsts AS (
     SELECT DISTINCT ON (a.funko_id) a.position, a.funko_id FROM ahead a
@@ -64,13 +72,17 @@ claimed AS (
         WHERE l.lease_until <= now()
     RETURNING l.position, l.attempts
 )
-SELECT c.position, c.attempts, {ENVELOPE} AS envelope
+SELECT c.position, c.attempts,
+       left({ENVELOPE}, -1) || ',"attempt":' || c.attempts || '}}' AS envelope
 FROM claimed c JOIN events USING (position) ORDER BY c.position
 """
 ACK = """
 WITH acked AS (
     DELETE FROM group_leases WHERE group_name = $1 AND holder = $2 AND position = ANY($3)
     RETURNING position
+),
+retried AS (
+    DELETE FROM group_retries r USING acked a WHERE r.group_name = $1 AND r.position = a.position
 )
 INSERT INTO group_done (group_name, position, attempts)
 SELECT $1, position, 0 FROM acked ON CONFLICT DO NOTHING
@@ -95,6 +107,9 @@ parked AS (
     SELECT $1, position, true, attempts, $4 FROM dropped
     ON CONFLICT (group_name, position) DO NOTHING
 ),
+retried AS (
+    DELETE FROM group_retries r USING dropped d WHERE r.group_name = $1 AND r.position = d.position
+),
 released AS (
     UPDATE group_leases l SET holder = '', lease_until = '-infinity'
     FROM ended e WHERE NOT e.park AND l.group_name = $1 AND l.funko_id = e.funko_id
@@ -102,9 +117,20 @@ released AS (
 SELECT position, park FROM ended ORDER BY position
 """
 RENEW = """
+WITH members AS (
+    UPDATE group_members SET member_until = now() + make_interval(secs => $2)
+    WHERE split_part(holder, '/', 1) = $1
+)
 UPDATE group_leases SET lease_until = now() + make_interval(secs => $2)
 WHERE split_part(holder, '/', 1) = $1 AND lease_until > now()
 """
+JOIN = """
+WITH stale AS (DELETE FROM group_members WHERE group_name = $1 AND member_until <= now())
+INSERT INTO group_members (group_name, holder, member_until)
+VALUES ($1, $2, now() + make_interval(secs => $3))
+ON CONFLICT (group_name, holder) DO UPDATE SET member_until = excluded.member_until
+"""
+LEAVE = "DELETE FROM group_members WHERE group_name = $1 AND holder = $2"
 ADVANCE = """
 WITH g AS (SELECT checkpoint, types FROM consumer_groups WHERE name = $1 FOR UPDATE),
 undone AS (
@@ -154,9 +180,22 @@ class GroupDelivery:
         """Up to ``limit`` events for ``member``: each its Funko's next, none of a Funko in
         flight; the oldest first."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(LOCK, group)
+            if not await conn.fetchval(LOCK, group):
+                raise GroupNotFound(group)
             rows = await conn.fetch(CLAIM, group, self.holder(member), limit, self.lease)
         return [Delivery(*row) for row in rows]
+
+    async def join(self, group: str, member: str) -> None:
+        """Count ``member`` among the group's members while this process renews it."""
+        try:
+            await self._pool.execute(JOIN, group, self.holder(member), self.lease)
+        except asyncpg.ForeignKeyViolationError:
+            raise GroupNotFound(group) from None
+
+    async def leave(self, group: str, member: str) -> None:
+        """``member`` has gone: whatever it held goes back to the group, it no longer counts."""
+        await self.end(group, member, None, "member left")
+        await self._pool.execute(LEAVE, group, self.holder(member))
 
     async def ack(self, group: str, member: str, positions: list[int]) -> list[int]:
         """Acknowledge what ``member`` holds of ``positions`` (the rest is ignored); the
@@ -172,7 +211,8 @@ class GroupDelivery:
         return [Ended(*row) for row in rows]
 
     async def renew(self) -> None:
-        """Extend every lease this process holds (while it runs, its members keep theirs)."""
+        """Extend every lease and membership of this process (while it runs, its members keep
+        theirs)."""
         await self._pool.execute(RENEW, str(self.process), self.lease)
 
     async def advance(self, group: str) -> int:

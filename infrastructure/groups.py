@@ -6,8 +6,9 @@ the same settings again change nothing; other settings under the name are a conf
 silent change of what the group's services receive. Deleting one deletes its leases and done
 positions with it (ON DELETE CASCADE), in one statement.
 
-Delivery (leases, acknowledgements, the checkpoint's moves) is not built yet; this module holds
-what the routes that create, show and delete groups need.
+Delivery (leases, acknowledgements, the checkpoint's moves) is in group_delivery.py; this module
+holds what the admins' routes need. A retried parked event leaves the parked and waits in
+``group_retries`` for the next claim; the checkpoint does not move back for it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ STANDING = """
 SELECT g.name, g.start_after, g.types, g.max_attempts, g.checkpoint, h.position AS head,
        (SELECT count(*) FROM events e
         WHERE e.position > g.checkpoint AND e.type = ANY(g.types)) AS lag,
-       (SELECT count(*) FROM group_leases l WHERE l.group_name = g.name) AS in_flight,
+       (SELECT count(*) FROM group_members m
+        WHERE m.group_name = g.name AND m.member_until > now()) AS members,
+       (SELECT count(*) FROM group_leases l
+        WHERE l.group_name = g.name AND l.lease_until > now()) AS in_flight,
        (SELECT count(*) FROM group_done d WHERE d.group_name = g.name AND d.parked) AS parked
 FROM consumer_groups g, log_head h
 """
@@ -47,9 +51,24 @@ FROM group_done d JOIN events e USING (position)
 WHERE d.group_name = $1 AND d.parked ORDER BY d.position
 """
 
+# A parked event delivered again: out of the parked, into the retries (its attempts start over:
+# parking dropped its lease). Nothing when the group has no such parked event.
+RETRY = """
+WITH unparked AS (
+    DELETE FROM group_done WHERE group_name = $1 AND position = $2 AND parked RETURNING position
+)
+INSERT INTO group_retries (group_name, position) SELECT $1, position FROM unparked
+ON CONFLICT DO NOTHING
+RETURNING position
+"""
+
 
 class GroupNotFound(LookupError):
     """No group has this name."""
+
+
+class NotParked(LookupError):
+    """The group has no parked event at this position."""
 
 
 class GroupConflict(ValueError):
@@ -79,12 +98,14 @@ class GroupSettings:
 @dataclass(frozen=True)
 class GroupStanding:
     """A group's settings and where it stands: checkpoint, the log's head, the matching
-    events after the checkpoint, events in flight and parked."""
+    events after the checkpoint, members connected (on any process), events in flight and
+    parked."""
 
     settings: GroupSettings
     checkpoint: int
     head: int
     lag: int
+    members: int
     in_flight: int
     parked: int
 
@@ -129,6 +150,14 @@ class Groups:
                 raise GroupNotFound(name)
         return [row[0] for row in rows]
 
+    async def retry(self, name: str, position: int) -> None:
+        """Deliver the parked event at ``position`` again, its attempts starting over."""
+        async with self._db.acquire() as conn, conn.transaction():
+            if await conn.fetchval(RETRY, name, position) is None:
+                if not await conn.fetchval(f"{SETTINGS} WHERE name = $1", name):
+                    raise GroupNotFound(name)
+                raise NotParked(position)
+
     async def delete(self, name: str) -> None:
         deleted = await self._db.fetchval(
             "DELETE FROM consumer_groups WHERE name = $1 RETURNING name", name
@@ -144,5 +173,5 @@ def _settings(row: asyncpg.Record | None) -> GroupSettings:
 
 async def _standings(db: Queries, where: str, *args: object) -> list[GroupStanding]:
     rows = await db.fetch(STANDING + where, *args)
-    counts = ("checkpoint", "head", "lag", "in_flight", "parked")
+    counts = ("checkpoint", "head", "lag", "members", "in_flight", "parked")
     return [GroupStanding(_settings(row), *(row[c] for c in counts)) for row in rows]

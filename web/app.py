@@ -2,14 +2,17 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 from aiohttp import web
 
 from infrastructure import bootstrap
+from infrastructure.group_delivery import GroupDelivery
+from infrastructure.group_members import GroupMembers
 from infrastructure.groups import Groups
 from infrastructure.idempotency_keys import forget_old_keys
 from infrastructure.settings import Settings
-from web import audit, dashboard, funkos, groups, health, monitoring, streams
+from web import audit, dashboard, funkos, group_members, groups, health, monitoring, streams
 from web.auth import TokenVerifier
 from web.deadline import deadline, lift_deadline, send_within
 from web.funkos import BODY_LIMIT
@@ -17,6 +20,7 @@ from web.idempotency import Retries
 from web.keys import (
     AUDIT_LOG,
     GROUPS,
+    MEMBERS,
     METRICS,
     READER,
     READS,
@@ -71,6 +75,7 @@ async def the_service(app: web.Application) -> AsyncIterator[None]:
         app[SERVICE], app[STORE] = parts.service, parts.store
         app[AUDIT_LOG], app[STATUS], app[READER] = parts.audit_log, parts.status, reader
         app[READS], app[GROUPS] = parts.reads, Groups(parts.pool)
+        app[MEMBERS] = GroupMembers(GroupDelivery(parts.pool, uuid4()))
         app[RETRIES] = Retries(parts.keys)
         forgetting = asyncio.create_task(forget_old_keys(parts.keys), name="old-keys")
         yield
@@ -103,10 +108,13 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].registry.register(monitoring.replica_gauges(app))
     app.cleanup_ctx.append(the_service)
     app.cleanup_ctx.append(streams.watch_subscribers)
+    app.cleanup_ctx.append(group_members.keep_members)
     app.on_startup.append(document.write_document)
     app.on_shutdown.append(streams.say_goodbye)
+    app.on_shutdown.append(group_members.say_goodbye)
     app.on_response_prepare.append(send_request_id)
     app.on_response_prepare.append(lift_deadline)
-    for module in (funkos, audit, groups, health, streams, monitoring, document, dashboard):
+    modules = (funkos, audit, groups, group_members, health, streams, monitoring, document)
+    for module in (*modules, dashboard):
         module.add_routes(app)
     return app

@@ -1,8 +1,5 @@
-"""Consumer groups' routes for admins (issue 17): create, show, list, delete.
-
-Members (GET /ws/v1/groups/{name}) and the retry of a parked event come with delivery, not yet
-built: until then a group stores its settings and checkpoint, and shows its lag.
-"""
+"""Consumer groups' routes for admins (issue 17): create, show, list, delete, parked events and
+their retry. Members connect in web/group_members.py."""
 
 import re
 from typing import Annotated
@@ -33,12 +30,20 @@ class GroupBody(BaseModel):
     maxAttempts: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
 
 
-def _name(request: web.Request) -> str:
+def group_name(request: web.Request) -> str:
     name = request.match_info["name"]
     if not NAME.fullmatch(name):
         rule = "must match [a-z0-9][a-z0-9._-]{0,63}"
         raise invalid({"name": rule}, "The group's name is not valid.")
     return name
+
+
+def _position(request: web.Request) -> int:
+    raw = request.match_info["position"]
+    # int() refuses over 4300 digits: a long one is out of range before it is a number.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 1 <= int(raw) < 2**63:
+        raise invalid({"position": "must be a whole number from 1"}, "The position is not valid.")
+    return int(raw)
 
 
 async def _settings(request: web.Request, name: str) -> GroupSettings:
@@ -67,7 +72,7 @@ def _shown(group: GroupStanding) -> dict[str, object]:
         "checkpoint": group.checkpoint,
         "head": group.head,
         "lag": group.lag,
-        "members": 0,  # no member can connect before delivery is built
+        "members": group.members,
         "inFlight": group.in_flight,
         "parked": group.parked,
     }
@@ -75,7 +80,7 @@ def _shown(group: GroupStanding) -> dict[str, object]:
 
 async def put_group(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], ADMIN)
-    name = _name(request)
+    name = group_name(request)
     groups = request.app[GROUPS]
     created = await groups.put(await _settings(request, name))
     shown = dumps(_shown(await groups.standing(name)))
@@ -84,7 +89,7 @@ async def put_group(request: web.Request) -> web.Response:
 
 async def get_group(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], ADMIN)
-    group = await request.app[GROUPS].standing(_name(request))
+    group = await request.app[GROUPS].standing(group_name(request))
     return web.Response(text=dumps(_shown(group)), content_type=JSON)
 
 
@@ -96,13 +101,20 @@ async def list_groups(request: web.Request) -> web.Response:
 
 async def parked_events(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], ADMIN)
-    parked = await request.app[GROUPS].parked(_name(request))
+    parked = await request.app[GROUPS].parked(group_name(request))
     return web.Response(text='{"events":[' + ",".join(parked) + "]}", content_type=JSON)
+
+
+async def retry_parked(request: web.Request) -> web.Response:
+    require(request, request.app[TOKENS], ADMIN)
+    position = _position(request)
+    await request.app[GROUPS].retry(group_name(request), position)
+    return web.Response(status=202)
 
 
 async def delete_group(request: web.Request) -> web.Response:
     require(request, request.app[TOKENS], ADMIN)
-    await request.app[GROUPS].delete(_name(request))
+    await request.app[GROUPS].delete(group_name(request))
     return web.Response(status=204)
 
 
@@ -111,4 +123,5 @@ def add_routes(app: web.Application) -> None:
     add_get(app, "/api/v1/groups/{name}", get_group)
     add_get(app, "/api/v1/groups/{name}/parked", parked_events)
     app.router.add_put("/api/v1/groups/{name}", put_group)
+    app.router.add_post("/api/v1/groups/{name}/parked/{position}/retry", retry_parked)
     app.router.add_delete("/api/v1/groups/{name}", delete_group)

@@ -5,6 +5,7 @@ from aiohttp import web
 from domain.services import FunkoService
 from infrastructure.audit_log import AuditLog
 from infrastructure.event_store import EventStore
+from infrastructure.group_members import GroupMembers
 from infrastructure.groups import Groups
 from infrastructure.log_reader import LogReader
 from infrastructure.log_status import LogStatus
@@ -13,7 +14,7 @@ from infrastructure.settings import Settings
 from web.auth import TokenVerifier
 from web.idempotency import Retries
 from web.metrics import Metrics
-from web.subscribers import Subscribers
+from web.subscribers import Outlet, Subscribers
 
 SETTINGS = web.AppKey("settings", Settings)
 TOKENS = web.AppKey("tokens", TokenVerifier)
@@ -27,4 +28,7 @@ READS = web.AppKey("reads", ReplicaReads)  # the replica's standing and counts, 
 SUBSCRIBERS = web.AppKey("subscribers", Subscribers)
 RETRIES = web.AppKey("retries", Retries)
 GROUPS = web.AppKey("groups", Groups)  # consumer groups
+MEMBERS = web.AppKey("members", GroupMembers)  # this process's members of consumer groups
+# Their open connections, each with its outlet (to close them at shutdown)
+MEMBER_SOCKETS = web.AppKey("member_sockets", dict[web.WebSocketResponse, Outlet])
 OPENAPI = web.AppKey("openapi", bytes)  # the document, encoded once per app

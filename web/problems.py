@@ -12,7 +12,7 @@ from domain.rules import InvalidFunko
 from domain.services import PreconditionFailed
 from infrastructure.database import UNAVAILABLE
 from infrastructure.event_store import StoreUnavailable
-from infrastructure.groups import GroupConflict, GroupNotFound
+from infrastructure.groups import GroupConflict, GroupNotFound, NotParked
 from infrastructure.json_codec import dumps
 from web.media_types import PROBLEM
 
@@ -87,6 +87,8 @@ def as_problem(error: BaseException) -> Problem | None:
             return Problem(404, "Not found", f"No Funko with id {error}.")
         case GroupNotFound():
             return Problem(404, "Not found", f"No consumer group named {error}.")
+        case NotParked():
+            return Problem(404, "Not found", f"The group has no parked event at {error}.")
         case GroupConflict():
             return Problem(
                 409, "Conflict", f"The group {error} exists with other settings: nothing changed."

@@ -22,12 +22,13 @@ def as_bearer(token: str) -> dict[str, str]:
 
 
 def bearer(role: str = "admin", sub: str = "staff", ttl: int = 600) -> dict[str, str]:
-    """A header with a token the server's own issuer signs (admin and auditor only)."""
+    """A header with a token the server's own issuer signs."""
     return as_bearer(issue_token(SECRET, role, sub, ttl))
 
 
 ADMIN = bearer("admin")
 AUDITOR = bearer("auditor", "auditor")
+CONSUMER = bearer("consumer", "indexer")
 
 
 def signed(claims: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> str:
