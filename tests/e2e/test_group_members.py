@@ -34,7 +34,7 @@ async def join(client: Client, name: str, prefetch: int = 100) -> ClientWebSocke
 
 async def events(member: ClientWebSocketResponse, count: int) -> list[dict[str, Any]]:
     """The next ``count`` events sent to ``member``."""
-    got = []
+    got: list[dict[str, Any]] = []
     async with asyncio.timeout(WAIT):
         while len(got) < count:
             message = await member.receive()
