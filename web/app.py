@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[METRICS].registry.register(monitoring.counts(app))
     app[METRICS].registry.register(monitoring.replica_gauges(app))
+    app[METRICS].registry.register(monitoring.group_counts(app))
     app.cleanup_ctx.append(the_service)
     app.cleanup_ctx.append(streams.watch_subscribers)
     app.cleanup_ctx.append(group_members.keep_members)

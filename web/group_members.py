@@ -43,8 +43,8 @@ class MemberParams(BaseModel):
     prefetch: QueryInt = Field(100, ge=1, le=1000)
 
 
-class Answer(BaseModel):
-    """A member's answer to events it was sent."""
+class MemberAnswer(BaseModel):
+    """A member's answer to events it was sent: done (ACK), or not (NACK, with a reason)."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["ACK", "NACK"]
@@ -137,9 +137,9 @@ async def _answers(socket: web.WebSocketResponse, member: Member) -> None:
             await member.nack(answer.positions, answer.reason)
 
 
-def _parsed(data: str) -> Answer | None:
+def _parsed(data: str) -> MemberAnswer | None:
     try:
-        return Answer.model_validate_json(data)
+        return MemberAnswer.model_validate_json(data)
     except ValidationError:
         return None
 

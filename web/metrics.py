@@ -4,7 +4,7 @@ Counts that infrastructure keeps as plain numbers (events appended, frames sent,
 the log) are read at scrape time by ``Counts``, so nothing is updated twice on hot paths.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -88,6 +88,29 @@ class Counts(Collector):
             "Times a live subscriber fell behind and went back to reading the log.",
             switches,
         )
+
+
+class GroupCounts(Collector):
+    """Deliveries to this process's consumer group members, by group, read at scrape time:
+    every delivery, and those that were a second attempt or later."""
+
+    def __init__(self, counts: Callable[[], tuple[Mapping[str, int], Mapping[str, int]]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        delivered, redelivered = self._counts()
+        for name, help_text, counts in (
+            (
+                "funko_group_deliveries",
+                "Events this process delivered to group members.",
+                delivered,
+            ),
+            ("funko_group_redeliveries", "Of which a second attempt or later.", redelivered),
+        ):
+            family = CounterMetricFamily(name, help_text, labels=["group"])
+            for group, count in sorted(counts.items()):
+                family.add_metric([group], count)
+            yield family
 
 
 class ReplicaGauges(Collector):

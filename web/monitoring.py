@@ -6,14 +6,15 @@ short bound, so a scrape says whether the database answers rather than hanging w
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from infrastructure.database import UNAVAILABLE
 from infrastructure.replica_reads import describe
-from web.keys import GROUPS, METRICS, READER, READS, STATUS, STORE, SUBSCRIBERS
-from web.metrics import Counts, Metrics, ReplicaGauges
+from web.keys import GROUPS, MEMBERS, METRICS, READER, READS, STATUS, STORE, SUBSCRIBERS
+from web.metrics import Counts, GroupCounts, Metrics, ReplicaGauges
 from web.problems import Handler, add_get
 
 GROUPS_BOUND = 1.0  # seconds the groups' standing may take to read at a scrape
@@ -79,6 +80,17 @@ def counts(app: web.Application) -> Counts:
         lambda: app[STORE].appended,
         lambda: (subscribers.count("ws"), subscribers.count("sse"), *subscribers.totals()),
     )
+
+
+def group_counts(app: web.Application) -> GroupCounts:
+    """Deliveries to this process's group members, read at scrape time (once the service runs)."""
+
+    def counts() -> tuple[Mapping[str, int], Mapping[str, int]]:
+        if MEMBERS not in app:
+            return {}, {}
+        return app[MEMBERS].delivered, app[MEMBERS].redelivered
+
+    return GroupCounts(counts)
 
 
 def replica_gauges(app: web.Application) -> ReplicaGauges:

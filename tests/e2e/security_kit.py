@@ -4,6 +4,7 @@ Every route create_app registers must have a row here; the matrix fails for one 
 so a new route states who may call it before it ships.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ Route = tuple[str, str]  # (method, path pattern as registered)
 ANYONE: frozenset[str] = frozenset()
 ADMINS = frozenset({"admin"})
 AUDITORS = frozenset({"auditor", "admin"})
+CONSUMERS = frozenset({"consumer", "admin"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -56,6 +58,10 @@ EXPECTED: dict[Route, Row] = {
     ("GET", "/api/v1/groups/{name}"): Row(ADMINS, 200),
     ("DELETE", "/api/v1/groups/{name}"): Row(ADMINS, 204),
     ("GET", "/api/v1/groups/{name}/parked"): Row(ADMINS, 200),
+    # {position} is an event the call has just parked in that group.
+    ("POST", "/api/v1/groups/{name}/parked/{position}/retry"): Row(ADMINS, 202),
+    ("GET", "/ws/v1/groups/{name}"): Row(CONSUMERS, 101, upgrade=True),
+    ("HEAD", "/ws/v1/groups/{name}"): Row(CONSUMERS, 400),  # HEAD is no upgrade
     ("GET", "/health"): Row(ANYONE, 200),
     ("GET", "/ready"): Row(ANYONE, 200),
     ("GET", "/metrics"): Row(ANYONE, 200),
@@ -91,12 +97,33 @@ async def call(
     """A well-formed request of ``route`` (on Funko ``funko_id``) with ``headers`` added."""
     method, pattern = route
     row = row_for(route)
-    group = None
+    group = position = None
     if "{name}" in pattern:
         group = unique("group").lower()
-        created = await client.put(f"/api/v1/groups/{group}", json={}, headers=ADMIN)
+        settings = {"maxAttempts": 1} if "{position}" in pattern else {}
+        created = await client.put(f"/api/v1/groups/{group}", json=settings, headers=ADMIN)
         assert created.status == 201, await created.text()
-    path = pattern.format(**SAMPLES, id=funko_id, name=group) if "{" in pattern else pattern
+    if "{position}" in pattern:
+        position = await _parked(client, str(group))
+    fill = {"id": funko_id, "name": group, "position": position}
+    path = pattern.format(**SAMPLES, **fill) if "{" in pattern else pattern
     all_headers = {**(upgrade_headers() if row.upgrade else {}), **headers}
     body = row.body() if row.body else None
     return await client.request(method, path, json=body, headers=all_headers)
+
+
+async def _parked(client: Client, group: str) -> int:
+    """The position of an event parked in ``group`` (of one attempt) by a NACK."""
+    created = await client.post("/api/v1/funkos", json=funko_fields(), headers=ADMIN)
+    assert created.status == 201, await created.text()
+    async with client.ws_connect(f"/ws/v1/groups/{group}", headers=ADMIN) as member:
+        delivered = await member.receive_json(timeout=5)
+        await member.send_json({"type": "NACK", "positions": [delivered["position"]]})
+        for _ in range(100):
+            parked = await (
+                await client.get(f"/api/v1/groups/{group}/parked", headers=ADMIN)
+            ).json()
+            if parked["events"]:
+                return int(parked["events"][0]["position"])
+            await asyncio.sleep(0.05)
+    raise AssertionError("the NACKed event was never parked")

@@ -150,6 +150,9 @@ async def test_nacked_events_come_again_then_park_and_a_retry_delivers_them_once
     await answer(member, "ACK", retried["position"])
     await until(client, name, parked=0, inFlight=0, checkpoint=first["position"])
     await problem(await send(client, "POST", retry), 404)  # not parked any more
+    scraped = (await (await client.get("/metrics")).text()).splitlines()
+    assert f'funko_group_deliveries_total{{group="{name}"}} 3.0' in scraped
+    assert f'funko_group_redeliveries_total{{group="{name}"}} 1.0' in scraped
 
 
 async def test_what_a_leaving_member_held_goes_to_another_one_attempt_more(

@@ -126,6 +126,12 @@ class CaughtUp(Shape):
     position: Position
 
 
+class Delivery(Envelope):
+    """An event sent to a consumer group's member: also which delivery of it this is."""
+
+    attempt: int = Field(ge=1, le=100, description="1, then one more each time it comes again.")
+
+
 class ProblemDetails(Shape):
     """An error (RFC 9457); ``errors`` names the fields at fault, for validation only."""
 
@@ -189,6 +195,7 @@ RESPONSES: tuple[type[BaseModel], ...] = (
     History,
     EventsPage,
     CaughtUp,
+    Delivery,
     ProblemDetails,
     Group,
     Groups,

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from infrastructure.json_codec import dumpb
+from web.group_members import MemberAnswer
 from web.groups import GroupBody
 from web.keys import OPENAPI
 from web.media_types import JSON
@@ -34,7 +35,7 @@ BEARER = {
     "type": "http",
     "scheme": "bearer",
     "bearerFormat": "JWT",
-    "description": "HS256 JWT with claims sub, role (admin or auditor) and exp.",
+    "description": "HS256 JWT with claims sub, role (admin, auditor or consumer) and exp.",
 }
 
 
@@ -50,7 +51,10 @@ def routes_of(app: web.Application) -> list[tuple[str, str]]:
 
 
 def components() -> dict[str, Any]:
-    models = [(model, "validation") for model in (FunkoBody, FunkoPatch, GroupBody, *RESPONSES)]
+    models = [
+        (model, "validation")
+        for model in (FunkoBody, FunkoPatch, GroupBody, MemberAnswer, *RESPONSES)
+    ]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
     return {"schemas": schemas["$defs"], "securitySchemes": {"bearerAuth": BEARER}}
 

@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from web.media_types import JSON, NDJSON, PROBLEM
-from web.roles import ADMIN, AUDITORS
+from web.roles import ADMIN, AUDITORS, CONSUMER
 
 Json = dict[str, Any]
 # Who may call an operation: anyone, or a bearer token of one of these roles.
 PUBLIC: list[Json] = []
 FOR_ADMINS: list[Json] = [{"bearerAuth": [ADMIN]}]
 FOR_AUDITORS: list[Json] = [{"bearerAuth": [role]} for role in AUDITORS]
+FOR_CONSUMERS: list[Json] = [{"bearerAuth": [role]} for role in (CONSUMER, ADMIN)]
 PROBLEMS = {
     400: "The request breaks the rules (fields, types, unknown fields, JSON, query, id).",
     401: "No bearer token, or one that is malformed, badly signed or expired.",

@@ -6,12 +6,14 @@ since the contract says it never happens.
 
 from web.audit import EventsParams
 from web.dashboard import FILES
+from web.group_members import MemberParams
 from web.media_types import EVENT_STREAM, JSON, NDJSON
 from web.openapi.docs import ASSETS
 from web.openapi.objects import (
     ACCEPT,
     FOR_ADMINS,
     FOR_AUDITORS,
+    FOR_CONSUMERS,
     FUNKO_ID,
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -44,6 +46,9 @@ STREAM_QUERY = {
     "funkoId": "Only this Funko's events.",
     "types": "Only these types, comma-separated.",
 }
+PARKED_POSITION = path(
+    "position", {"type": "integer", "minimum": 1}, "The parked event's position."
+)
 WRITE_PROBLEMS = (400, 401, 403, 404, 408, 412, 413, 422, 503)
 
 
@@ -150,6 +155,29 @@ def operations() -> dict[tuple[str, str], Json]:
             FOR_ADMINS,
             parameters=[GROUP_NAME],
             responses={"200": content(JSON, ref("ParkedEvents"), "Oldest first.")}
+            | problems(400, 401, 403, 404, 503),
+        ),
+        ("POST", "/api/v1/groups/{name}/parked/{position}/retry"): operation(
+            "retryParked",
+            "groups",
+            "Deliver a parked event again, its attempts starting over (role admin).",
+            FOR_ADMINS,
+            parameters=[GROUP_NAME, PARKED_POSITION],
+            responses={"202": {"description": "It will be delivered again."}}
+            | problems(400, 401, 403, 404, 503),
+        ),
+        ("GET", "/ws/v1/groups/{name}"): operation(
+            "joinGroup",
+            "groups",
+            "Be a member of a consumer group (a WebSocket; role consumer or admin).",
+            FOR_CONSUMERS,
+            description="Text frames from the server: each a `Delivery`, at most `prefetch`"
+            " unacknowledged. Answer each with a `MemberAnswer` text frame: ACK when done, NACK"
+            " to have it delivered again (parked after maxAttempts). A malformed answer closes"
+            " with 1007, the group's deletion with 4404, shutdown with 1001, a member not"
+            " reading with 4008; what a member held unacknowledged goes to the others.",
+            parameters=[GROUP_NAME, *query(MemberParams, prefetch="Unacknowledged at most.")],
+            responses={"101": {"description": "Switching Protocols: a WebSocket."}}
             | problems(400, 401, 403, 404, 503),
         ),
         ("DELETE", "/api/v1/groups/{name}"): operation(
