@@ -13,7 +13,7 @@ import pytest
 
 from infrastructure import bootstrap
 from infrastructure.group_delivery import GroupDelivery
-from infrastructure.groups import Groups, GroupSettings
+from infrastructure.groups import Groups, GroupSettings, NotParked
 from tests.support.shop import funko_fields
 
 
@@ -145,3 +145,41 @@ async def test_the_checkpoint_moves_only_past_what_is_done_and_a_restart_starts_
     more = await history(shop, funkos=1, changes=0)
     (fresh,) = await restarted.claim("careful", "other", 10)
     assert [fresh.position] == next(iter(p for f, p in more.items() if p[0] > 3))
+
+
+async def test_a_retried_parked_event_behind_the_checkpoint_comes_again_and_the_checkpoint_stays(
+    shop: bootstrap.Running,
+) -> None:
+    await history(shop, funkos=3, changes=0)  # positions 1, 2, 3
+    await group(shop, "retrying", attempts=1)
+    delivery, groups = GroupDelivery(shop.pool, uuid4()), Groups(shop.pool)
+    assert [d.position for d in await delivery.claim("retrying", "m", 10)] == [1, 2, 3]
+    await delivery.end("retrying", "m", [1], "broken")  # parked at once: max 1 attempt
+    await delivery.ack("retrying", "m", [2, 3])
+    assert await delivery.advance("retrying") == 3
+    await groups.retry("retrying", 1)
+    (again,) = await delivery.claim("retrying", "m", 10)
+    assert (again.position, again.attempt) == (1, 1)
+    assert json.loads(again.envelope)["attempt"] == 1
+    assert (await groups.standing("retrying")).checkpoint == 3  # it never moves back
+    await delivery.ack("retrying", "m", [1])
+    assert await delivery.claim("retrying", "m", 10) == []
+    assert (await groups.standing("retrying")).parked == 0
+    with pytest.raises(NotParked):
+        await groups.retry("retrying", 1)
+
+
+async def test_a_member_counts_while_its_process_renews_it_and_not_after(
+    shop: bootstrap.Running,
+) -> None:
+    await group(shop, "counted")
+    groups = Groups(shop.pool)
+    gone, staying = GroupDelivery(shop.pool, uuid4(), lease=0.3), GroupDelivery(shop.pool, uuid4())
+    await gone.join("counted", "a")
+    await staying.join("counted", "b")
+    assert (await groups.standing("counted")).members == 2
+    await asyncio.sleep(0.5)  # gone's process stopped renewing: killed, say
+    await staying.renew()
+    assert (await groups.standing("counted")).members == 1
+    await staying.leave("counted", "b")
+    assert (await groups.standing("counted")).members == 0
