@@ -18,9 +18,12 @@ Claims of one group are serialised by a transaction-scoped advisory lock, so eac
 the acknowledgements committed before it (without it, a claim reading an older snapshot could
 take an event acknowledged meanwhile and hand it out after its Funko's next one).
 
-``holder`` names the member: "<process>/<member>". A process renews its members' leases while
-it runs (``renew``); a lease it stops renewing runs out after ``lease`` seconds and its events
-go to the other members.
+``holder`` names the member: "<process>/<member>". A process renews its members' leases and
+memberships while it runs (``renew``); a lease it stops renewing (the process killed mid-delivery,
+cut off from the database) runs out after ``lease`` seconds, and the next claim of any member on
+any process takes that event again, one attempt more. Who moves the checkpoint: any process whose
+members answered for the group (``advance``, from group_members.GroupMembers.keep); the moves are
+serialised by the group's row lock and only go forward, so it does not matter which.
 """
 
 from __future__ import annotations
