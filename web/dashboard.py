@@ -17,6 +17,7 @@ FILES = {
     "live-stream.js": "text/javascript",
     "feed.js": "text/javascript",
     "replay.js": "text/javascript",
+    "groups.js": "text/javascript",
     "format.js": "text/javascript",
 }
 # Without a build step the files keep their names from one release to the next, so browsers

@@ -1,7 +1,9 @@
-// The live dashboard: the catalog, the live feed on its resumable connection, and replay.
+// The live dashboard: the catalog, the live feed on its resumable connection, replay, and the
+// consumer groups (with an admin token).
 
 import { Catalog } from "./catalog.js";
 import { Feed } from "./feed.js";
+import { Groups } from "./groups.js";
 import { LiveStream } from "./live-stream.js";
 import { Replay } from "./replay.js";
 
@@ -27,5 +29,6 @@ const stream = new LiveStream(feed.position, {
   },
 });
 new Replay(document.getElementById("replay"), () => stream.position);
+new Groups(document.getElementById("groups"));
 catalog.refresh();
 stream.start();
