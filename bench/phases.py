@@ -15,6 +15,7 @@ from bench import (
     audit_phase,
     baseline,
     fanout_phase,
+    groups_phase,
     growth_phase,
     http_phase,
     memory_phase,
@@ -100,6 +101,13 @@ PHASES = (
         "memory",
         "server RSS per idle subscriber, 1,000 connected",
         memory_phase.run,
+    ),
+    Phase(
+        "groups",
+        "consumer groups: a 20,000-event backlog drained by 1, 2, 4 members beside a plain"
+        " subscriber; 1 ms/event members, 2 beside 1; live latency at 500 writes/s beside a"
+        " plain subscriber's",
+        groups_phase.run,  # everyday: 40-46 s on a quiet machine (74 s under others' tests)
     ),
     Phase(
         "replica",
