@@ -36,34 +36,45 @@ import asyncpg
 from infrastructure.envelopes import ENVELOPE
 from infrastructure.groups import GroupNotFound
 
-WINDOW = 10_000  # matching events after the checkpoint a claim looks through
 # Taken by every claim, with whether the group still exists (a member of a deleted one leaves).
 LOCK = """
 SELECT EXISTS (SELECT 1 FROM consumer_groups WHERE name = $1)
 FROM (SELECT pg_advisory_xact_lock(hashtext('funko-group:' || $1))) locked
 """
+# The group's checkpoint and types as scalar subqueries (run once, before the scan), so the
+# scan walks the log's primary key from the checkpoint and stops once it has enough.
+CHECKPOINT = "(SELECT checkpoint FROM consumer_groups WHERE name = $1)"
+TYPES = "(SELECT types FROM consumer_groups WHERE name = $1)::text[]"
+NOT_DONE = (
+    "NOT EXISTS (SELECT 1 FROM group_done d WHERE d.group_name = $1 AND d.position = {}.position)"
+)
+NOT_HELD = """NOT EXISTS (
+    SELECT 1 FROM group_leases l
+    WHERE l.group_name = $1 AND l.funko_id = {}.funko_id AND l.lease_until > now())"""
+# Each event a claim takes is its Funko's first not done after the checkpoint (no earlier one of
+# the same Funko waits), of a Funko no live lease holds; retried parked events beside them.
 CLAIM = f"""
-WITH g AS (SELECT checkpoint, types FROM consumer_groups WHERE name = $1),
-ahead AS (
-    (SELECT e.position, e.funko_id FROM events e, g
-     WHERE e.position > g.checkpoint AND e.type = ANY(g.types)
-     ORDER BY e.position LIMIT {WINDOW})
-    UNION
-    SELECT e.position, e.funko_id FROM group_retries r JOIN events e USING (position)
-    WHERE r.group_name = $1
+WITH scan AS (
+    SELECT e.position, e.funko_id FROM events e
+    WHERE e.position > {CHECKPOINT} AND e.type = ANY({TYPES})
+      AND {NOT_DONE.format("e")} AND {NOT_HELD.format("e")}
+      AND NOT EXISTS (
+          SELECT 1 FROM events b
+          WHERE b.funko_id = e.funko_id AND b.version < e.version
+            AND b.position > {CHECKPOINT} AND b.type = ANY({TYPES}) AND {NOT_DONE.format("b")})
+    ORDER BY e.position LIMIT $3
 ),
-firsts AS (
-    SELECT DISTINCT ON (a.funko_id) a.position, a.funko_id FROM ahead a
-    WHERE NOT EXISTS (
-        SELECT 1 FROM group_done d WHERE d.group_name = $1 AND d.position = a.position)
-    ORDER BY a.funko_id, a.position
+retried AS (
+    SELECT e.position, e.funko_id FROM group_retries r JOIN events e USING (position)
+    WHERE r.group_name = $1 AND {NOT_HELD.format("e")}
 ),
 free AS (
-    SELECT f.position, f.funko_id FROM firsts f
-    WHERE NOT EXISTS (
-        SELECT 1 FROM group_leases l
-        WHERE l.group_name = $1 AND l.funko_id = f.funko_id AND l.lease_until > now())
-    ORDER BY f.position LIMIT $3
+    SELECT position, funko_id FROM (
+        SELECT DISTINCT ON (funko_id) position, funko_id
+        FROM (SELECT * FROM scan UNION ALL SELECT * FROM retried) candidates
+        ORDER BY funko_id, position
+    ) firsts
+    ORDER BY position LIMIT $3
 ),
 claimed AS (
     INSERT INTO group_leases AS l (group_name, funko_id, position, attempts, holder, lease_until)
@@ -134,13 +145,12 @@ VALUES ($1, $2, now() + make_interval(secs => $3))
 ON CONFLICT (group_name, holder) DO UPDATE SET member_until = excluded.member_until
 """
 LEAVE = "DELETE FROM group_members WHERE group_name = $1 AND holder = $2"
-ADVANCE = """
-WITH g AS (SELECT checkpoint, types FROM consumer_groups WHERE name = $1 FOR UPDATE),
-undone AS (
-    SELECT e.position FROM events e, g
-    WHERE e.position > g.checkpoint AND e.type = ANY(g.types)
-      AND NOT EXISTS (
-          SELECT 1 FROM group_done d WHERE d.group_name = $1 AND d.position = e.position)
+# Forward only (greatest): two processes moving one group's checkpoint at once cannot move it
+# back, and either one's reach is a position up to which everything is done.
+ADVANCE = f"""
+WITH undone AS (
+    SELECT e.position FROM events e
+    WHERE e.position > {CHECKPOINT} AND e.type = ANY({TYPES}) AND {NOT_DONE.format("e")}
     ORDER BY e.position LIMIT 1
 ),
 reach AS (

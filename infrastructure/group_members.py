@@ -51,21 +51,24 @@ class Member:
     async def run(self) -> None:
         """Claim and send while there is room, until cancelled; GroupNotFound once the group
         is deleted."""
-        delivery = self._members.delivery
+        delivery, ticked = self._members.delivery, True
         while True:
             self._wake.clear()  # before the claim: a wake-up during it is not lost
             room = self.prefetch - len(self.held)
-            if room > 0:
+            # Claims are serialised per group: a member claims once a tenth of its prefetch is
+            # free (or at a tick), not after every answer, so each claim takes a batch.
+            if room >= max(1, self.prefetch // 10) or (room > 0 and ticked):
                 claimed = await delivery.claim(self.group, self.name, room)
                 if claimed:
                     self.held.update(d.position for d in claimed)
                     self._members.count(self.group, [d.attempt for d in claimed])
                     await self._send([d.envelope.encode() for d in claimed])
+            ticked = False
             try:
                 async with asyncio.timeout(TICK):
                     await self._wake.wait()
             except TimeoutError:
-                pass
+                ticked = True
 
     async def ack(self, positions: list[int]) -> None:
         """Acknowledge what this member holds of ``positions``; the rest is ignored."""
