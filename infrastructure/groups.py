@@ -32,7 +32,8 @@ RETURNING start_after
 """
 SETTINGS = "SELECT name, start_after, types, max_attempts FROM consumer_groups"
 STANDING = """
-SELECT g.name, g.start_after, g.types, g.max_attempts, g.checkpoint, h.position AS head,
+SELECT g.name, g.start_after, g.types, g.max_attempts, g.checkpoint,
+       (SELECT position FROM log_head) AS head,
        (SELECT count(*) FROM events e
         WHERE e.position > g.checkpoint AND e.type = ANY(g.types)) AS lag,
        (SELECT count(*) FROM group_members m
@@ -40,7 +41,7 @@ SELECT g.name, g.start_after, g.types, g.max_attempts, g.checkpoint, h.position 
        (SELECT count(*) FROM group_leases l
         WHERE l.group_name = g.name AND l.lease_until > now()) AS in_flight,
        (SELECT count(*) FROM group_done d WHERE d.group_name = g.name AND d.parked) AS parked
-FROM consumer_groups g, log_head h
+FROM consumer_groups g
 """
 
 
