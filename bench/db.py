@@ -49,3 +49,15 @@ async def log_head(url: str) -> int:
         return int(await conn.fetchval("SELECT position FROM log_head"))
     finally:
         await conn.close()
+
+
+async def positions_after(url: str, after: int) -> list[int]:
+    """The log's positions after ``after``, in order: what every subscriber must get."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT position FROM events WHERE position > $1 ORDER BY position", after
+        )
+    finally:
+        await conn.close()
+    return [int(r[0]) for r in rows]

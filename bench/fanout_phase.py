@@ -28,9 +28,8 @@ import time
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
-import asyncpg
-
 from bench.context import Context
+from bench.db import positions_after
 from bench.procs import (
     Server,
     Subscribers,
@@ -50,18 +49,6 @@ E2E_LIMIT = 1.2  # the server's end-to-end p99 within this many times the baseli
 E2E_TARGET_RATE = 20.0
 POST_LIMIT = 1.5  # the writer's POST p99 with subscribers within this many times none's
 SSE_LIMIT = 1.2  # SSE's end-to-end p99 within this many times the WebSocket's
-
-
-async def _logged_after(url: str, after: int) -> list[int]:
-    """The log's positions after ``after``: what every subscriber must get."""
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT position FROM events WHERE position > $1 ORDER BY position", after
-        )
-    finally:
-        await conn.close()
-    return [int(r[0]) for r in rows]
 
 
 async def _measure(
@@ -111,7 +98,7 @@ async def _measure(
             created = sorted(writes["positions"])
             # The baseline's log: the positions it hands out, one by one from its head.
             logged = range(after + 1, after + len(created) + 1)
-            expected = await _logged_after(url, after) if url else list(logged)
+            expected = await positions_after(url, after) if url else list(logged)
             run["logged_as_written"] = expected == created
             run["final"] = await subs.finish(expected, writes["timed"])
     return run

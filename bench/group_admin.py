@@ -4,7 +4,6 @@ PostgreSQL backends use over a run.
 """
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -15,21 +14,17 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.procs import HOST, Server, python_module
+from bench.procs import HOST, ClientProcess, Server
 
 GROUPS = "/api/v1/groups"
 
 
-class Members:
+class Members(ClientProcess):
     """The bench.memberclient process: ``ready()`` once every member is connected, then
     ``finish()``."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
+    what = "member"
+    finish_within = 300.0
 
     @classmethod
     @asynccontextmanager
@@ -39,43 +34,11 @@ class Members:
         """``count`` members of ``group``, each taking ``prefetch`` at most."""
         options = {"host": HOST, "port": server.port, "token": server.token, "count": count}
         options.update(path=f"/ws/v1/groups/{group}?prefetch={prefetch}", work_ms=work_ms)
-        proc = await python_module(
-            "bench.memberclient",
-            options,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=1 << 20,
-        )
-        try:
-            yield cls(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-
-    async def _line(self, seconds: float) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        line = await asyncio.wait_for(self._proc.stdout.readline(), seconds)
-        if not line:
-            raise RuntimeError(f"the member process exited with {await self._proc.wait()}")
-        document: dict[str, Any] = json.loads(line)
-        return document
+        async with cls.started("bench.memberclient", options) as members:
+            yield members
 
     async def ready(self) -> dict[str, Any]:
         return await self._line(60)
-
-    async def finish(
-        self, expected: list[int], sent: list[list[float]] | None = None
-    ) -> dict[str, Any]:
-        """Once every position of ``expected`` is acknowledged: what came, how fast, and the
-        end-to-end latencies of ``sent`` ([position, sent at]…); then exit."""
-        assert self._proc.stdin is not None
-        command = {"expected": expected, "sent": sent or []}
-        self._proc.stdin.write(json.dumps(command).encode() + b"\n")
-        await self._proc.stdin.drain()
-        summary = await self._line(300)
-        await asyncio.wait_for(self._proc.wait(), 30)
-        return summary
 
 
 class Admin:
@@ -117,18 +80,6 @@ class Admin:
         async with self._session.delete(f"{self._base}/{name}") as response:
             if response.status != 204:
                 raise RuntimeError(f"DELETE group {name}: {response.status}")
-
-
-async def positions_after(url: str, after: int) -> list[int]:
-    """The log's positions after ``after``, in order."""
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT position FROM events WHERE position > $1 ORDER BY position", after
-        )
-    finally:
-        await conn.close()
-    return [int(r[0]) for r in rows]
 
 
 async def backends_cpu(url: str) -> dict[int, float]:

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.db import log_head
-from bench.group_admin import Admin, Members, Usage, positions_after
+from bench.db import log_head, positions_after
+from bench.group_admin import Admin, Members, Usage
 from bench.procs import Server, Subscribers, write_paced
 
 

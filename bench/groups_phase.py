@@ -29,8 +29,8 @@ from typing import Any
 
 from bench import group_runs
 from bench.context import Context
-from bench.db import count_events, log_head
-from bench.group_admin import Admin, positions_after
+from bench.db import count_events, log_head, positions_after
+from bench.group_admin import Admin
 from bench.group_notes import check, note
 from bench.group_runs import Drain
 from bench.procs import real_server

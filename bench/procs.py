@@ -182,8 +182,12 @@ async def baseline_server() -> AsyncIterator[Server]:
 STREAM_PATHS = {"ws": "/ws/v1/funkos", "sse": "/api/v1/stream"}
 
 
-class Subscribers:
-    """The bench.wsclient process: ``ready()`` after every CAUGHT_UP, then ``finish()``."""
+class ClientProcess:
+    """A bench client in a process of its own (bench.wsclient, bench.memberclient): one JSON
+    line when ready, then, told what to expect on stdin, one summary line, and it exits."""
+
+    what = "client"
+    finish_within = 120.0
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc
@@ -191,6 +195,46 @@ class Subscribers:
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+    @classmethod
+    @asynccontextmanager
+    async def started(cls, module: str, options: dict[str, Any]) -> AsyncIterator[Any]:
+        pipes = {"stdin": asyncio.subprocess.PIPE, "stdout": asyncio.subprocess.PIPE}
+        proc = await python_module(module, options, limit=1 << 20, **pipes)
+        try:
+            yield cls(proc)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    async def _line(self, seconds: float) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), seconds)
+        if not line:
+            raise RuntimeError(f"the {self.what} process exited with {await self._proc.wait()}")
+        document: dict[str, Any] = json.loads(line)
+        return document
+
+    async def finish(
+        self, expected: list[int], sent: list[list[float]] | None = None
+    ) -> dict[str, Any]:
+        """The summary once every client has ``expected``, with end-to-end latencies of the
+        positions in ``sent`` ([position, when its write was sent (time.monotonic())]…); then
+        exit."""
+        assert self._proc.stdin is not None
+        command = {"expected": expected, "sent": sent or []}
+        self._proc.stdin.write(json.dumps(command).encode() + b"\n")
+        await self._proc.stdin.drain()
+        summary = await self._line(self.finish_within)
+        await asyncio.wait_for(self._proc.wait(), 30)
+        return summary
+
+
+class Subscribers(ClientProcess):
+    """The bench.wsclient process: ``ready()`` after every CAUGHT_UP, then ``finish()``."""
+
+    what = "subscriber"
 
     @classmethod
     @asynccontextmanager
@@ -207,45 +251,12 @@ class Subscribers:
         path = STREAM_PATHS[transport] + ("" if after is None else f"?after={after}")
         options = {"host": HOST, "port": port, "path": path, "count": count}
         options.update(timing=timing, after=after, transport=transport)
-        proc = await python_module(
-            "bench.wsclient",
-            options,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=1 << 20,
-        )
-        try:
-            yield cls(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-
-    async def _line(self, seconds: float) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        line = await asyncio.wait_for(self._proc.stdout.readline(), seconds)
-        if not line:
-            raise RuntimeError(f"the subscriber process exited with {await self._proc.wait()}")
-        document: dict[str, Any] = json.loads(line)
-        return document
+        async with cls.started("bench.wsclient", options) as subscribers:
+            yield subscribers
 
     async def ready(self) -> dict[str, Any]:
         """Connect and catch-up figures, once every subscriber has had CAUGHT_UP."""
         return await self._line(600)
-
-    async def finish(
-        self, expected: list[int], sent: list[list[float]] | None = None
-    ) -> dict[str, Any]:
-        """Sequence checks once every subscriber has ``expected``, and end-to-end latencies of
-        the positions in ``sent`` ([position, when its write was sent (time.monotonic())]…);
-        then exit."""
-        assert self._proc.stdin is not None
-        command = {"expected": expected, "sent": sent or []}
-        self._proc.stdin.write(json.dumps(command).encode() + b"\n")
-        await self._proc.stdin.drain()
-        summary = await self._line(120)
-        await asyncio.wait_for(self._proc.wait(), 30)
-        return summary
 
 
 async def write_paced(
