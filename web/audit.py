@@ -22,6 +22,7 @@ from web.schemas import (
     parse_query,
     refuse_after_with_since,
     refuse_beyond_head,
+    whole_number,
 )
 
 
@@ -35,11 +36,10 @@ class EventsParams(BaseModel):
 
 
 def _version(request: web.Request) -> int:
-    raw = request.match_info["version"]
-    # int() refuses over 4300 digits: a long one is out of range before it is a number.
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) < 2**31:
+    version = whole_number(request.match_info["version"], 1, 2**31)
+    if version is None:
         raise invalid({"version": "must be a whole number from 1"}, "The version is not valid.")
-    return int(raw)
+    return version
 
 
 def _wants_ndjson(request: web.Request) -> bool:

@@ -15,7 +15,7 @@ from web.keys import GROUPS, TOKENS
 from web.media_types import JSON
 from web.problems import Problem, add_get, invalid
 from web.roles import ADMIN
-from web.schemas import field_errors, parse_json
+from web.schemas import field_errors, parse_json, whole_number
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 BODY_LIMIT = 4 * 1024
@@ -39,11 +39,10 @@ def group_name(request: web.Request) -> str:
 
 
 def _position(request: web.Request) -> int:
-    raw = request.match_info["position"]
-    # int() refuses over 4300 digits: a long one is out of range before it is a number.
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 1 <= int(raw) < 2**63:
+    position = whole_number(request.match_info["position"], 1, 2**63)
+    if position is None:
         raise invalid({"position": "must be a whole number from 1"}, "The position is not valid.")
-    return int(raw)
+    return position
 
 
 async def _settings(request: web.Request, name: str) -> GroupSettings:

@@ -248,8 +248,18 @@ def position_in_header(request: web.Request, name: str) -> int | None:
     given = request.headers.getall(name, [])
     if not given or given == [""]:
         return None
-    raw = given[0] if len(given) == 1 else ""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
+    position = whole_number(given[0] if len(given) == 1 else "", 0, 2**63)
+    if position is None:
         rule = "must be a position: a whole number from 0, sent once"
         raise invalid({name: rule}, f"The {name} header is not valid.")
-    return int(raw)
+    return position
+
+
+def whole_number(raw: str, low: int, below: int) -> int | None:
+    """``raw`` as a number from ``low`` up to (not with) ``below``, if it is one written in
+    ASCII digits ("²" and "١" pass isdigit); else None. A long one is out of range before it is
+    a number (int() refuses over 4300 digits)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(below)):
+        return None
+    number = int(raw)
+    return number if low <= number < below else None

@@ -139,3 +139,14 @@ async def test_parked_events_are_listed_oldest_first_with_attempts_and_reason(
     shown = await body_of(await send(client, "GET", f"{GROUPS}/{name}"), 200)
     assert (shown["parked"], shown["inFlight"]) == (2, 0)
     await problem(await send(client, "GET", f"{GROUPS}/{fresh()}/parked"), 404)
+
+
+@pytest.mark.parametrize("position", ["0", "x", "-1", "²", "9" * 20, "1" * 5000])
+async def test_a_retry_of_a_position_that_is_not_one_is_refused(
+    client: Client, position: str
+) -> None:
+    name = fresh()
+    await body_of(await send(client, "PUT", f"{GROUPS}/{name}"), 201)
+    retry = f"{GROUPS}/{name}/parked/{position}/retry"
+    document = await problem(await send(client, "POST", retry), 400)
+    assert "position" in document["errors"]
