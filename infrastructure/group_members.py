@@ -99,9 +99,6 @@ class GroupMembers:
         self.delivered: Counter[str] = Counter()  # deliveries by group, for /metrics
         self.redelivered: Counter[str] = Counter()  # of which a second attempt or later
 
-    def __len__(self) -> int:
-        return len(self._open)
-
     async def join(self, group: str, prefetch: int, send: Send) -> Member:
         member = Member(self, group, str(next(self._names)), prefetch, send)
         await self.delivery.join(group, member.name)

@@ -132,6 +132,14 @@ class Groups:
             raise GroupConflict(wanted.name)
         return False
 
+    async def settings(self, name: str) -> GroupSettings:
+        """The group's settings alone (GroupNotFound if there is none): cheaper than its
+        standing, whose lag counts the events after its checkpoint."""
+        row = await self._db.fetchrow(f"{SETTINGS} WHERE name = $1", name)
+        if row is None:
+            raise GroupNotFound(name)
+        return _settings(row)
+
     async def standing(self, name: str) -> GroupStanding:
         rows = await _standings(self._db, " WHERE g.name = $1", name)
         if not rows:

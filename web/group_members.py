@@ -65,7 +65,7 @@ async def member_socket(request: web.Request) -> web.StreamResponse:
     if not socket.can_prepare(request).ok:
         raise Problem(400, "WebSocket upgrade required", "Connect with a WebSocket client.")
     check_origin(request)
-    await within_deadline(request, request.app[GROUPS].standing(name))  # 404 if unknown
+    await within_deadline(request, request.app[GROUPS].settings(name))  # 404 if unknown
     await socket.prepare(request)
     outlet, seconds = Outlet(request), request.app[SETTINGS].send_timeout
 
@@ -122,9 +122,7 @@ async def _answers(socket: web.WebSocketResponse, member: Member) -> None:
     """Take the member's answers until the connection ends; a malformed one closes it (1007)."""
     while True:
         message = await socket.receive()
-        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            return
-        if message.type is WSMsgType.ERROR:
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
         answer = _parsed(message.data) if message.type is WSMsgType.TEXT else None
         if answer is None:
