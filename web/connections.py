@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import socket as sockets
 import struct
+from collections.abc import Awaitable
 
 
 def reset(transport: asyncio.Transport) -> None:
@@ -15,3 +16,16 @@ def reset(transport: asyncio.Transport) -> None:
         with contextlib.suppress(OSError):  # already gone
             sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+
+
+async def within_or_reset(
+    work: Awaitable[object], transport: asyncio.Transport | None, seconds: float
+) -> None:
+    """``work`` (a goodbye, the end of a body), or the connection reset if the peer has not taken
+    it within ``seconds``: a peer that stopped reading cannot hold us longer."""
+    try:
+        async with asyncio.timeout(seconds):
+            await work
+    except TimeoutError:
+        if transport is not None:
+            reset(transport)

@@ -21,7 +21,7 @@ from infrastructure.envelopes import text_frame
 from infrastructure.group_members import Member
 from infrastructure.groups import GroupNotFound
 from web.auth import require
-from web.connections import reset
+from web.connections import within_or_reset
 from web.deadline import own_deadline, within_deadline
 from web.groups import group_name
 from web.keys import GROUPS, MEMBER_SOCKETS, MEMBERS, READER, SETTINGS, TOKENS
@@ -144,12 +144,7 @@ def _parsed(data: str) -> MemberAnswer | None:
 
 async def _close(socket: web.WebSocketResponse, outlet: Outlet, code: int, reason: bytes) -> None:
     """Close with ``code``; a peer that does not take the goodbye in time is reset."""
-    try:
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await socket.close(code=code, message=reason)
-    except TimeoutError:
-        if outlet.transport is not None:
-            reset(outlet.transport)
+    await within_or_reset(socket.close(code=code, message=reason), outlet.transport, CLOSE_TIMEOUT)
 
 
 async def keep_members(app: web.Application) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ event as it commits, from a position or a time, resumable. One subscription engi
 and a handler that opens and ends it."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -21,7 +22,7 @@ from pydantic import (
 from domain.funko import EventType
 from infrastructure.database import UNAVAILABLE
 from infrastructure.subscription import StreamFilter, Subscription
-from web.connections import reset
+from web.connections import reset, within_or_reset
 from web.deadline import own_deadline, within_deadline
 from web.keys import METRICS, READER, SETTINGS, SUBSCRIBERS
 from web.media_types import EVENT_STREAM
@@ -193,14 +194,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
 
 async def _end_within(request: web.Request, response: web.StreamResponse, seconds: float) -> None:
     """End a streamed body, or reset the connection of a client that does not take it."""
-    try:
-        async with asyncio.timeout(seconds):
-            await response.write_eof()
-    except TimeoutError:
-        if request.transport is not None:
-            reset(request.transport)
-    except ConnectionResetError:
-        pass  # gone meanwhile
+    with contextlib.suppress(ConnectionResetError):  # gone meanwhile
+        await within_or_reset(response.write_eof(), request.transport, seconds)
 
 
 async def _until_closed(socket: web.WebSocketResponse) -> str:

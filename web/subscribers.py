@@ -19,7 +19,7 @@ from aiohttp import ClientConnectionResetError, WSCloseCode, web
 from infrastructure.envelopes import Entry, chunk, sse_event, text_frame
 from infrastructure.json_codec import dumpb
 from infrastructure.subscription import Subscription
-from web.connections import reset
+from web.connections import reset, within_or_reset
 
 STALLED = 4008
 CLOSE_TIMEOUT = 2.0
@@ -150,12 +150,7 @@ class Subscribers:
         if at_once and transport is not None and transport.get_write_buffer_size() > HIGH_WATER:
             reset(transport)
             return
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                await subscriber.goodbye(code, reason)
-        except TimeoutError:
-            if transport is not None:
-                reset(transport)
+        await within_or_reset(subscriber.goodbye(code, reason), transport, CLOSE_TIMEOUT)
 
     def close_later(self, subscriber: Subscriber, code: int, reason: bytes) -> None:
         """``close``, in a task of its own."""
