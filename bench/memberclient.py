@@ -24,7 +24,7 @@ import uvloop
 
 from bench.memberframes import MemberClient, ack_frame
 from bench.stats import percentile
-from bench.subscriber import POSITION
+from bench.subscriber import POSITION, hang_up
 from bench.wsclient import emit
 
 WAIT = 180.0  # seconds to wait for the last expected acknowledgement
@@ -164,13 +164,7 @@ async def run(options: dict[str, Any]) -> None:
     emit(summary(members, began, expected, sent))
     for task in working:
         task.cancel()
-    for member in members:
-        if member.client is not None:
-            member.client.close()
-    await asyncio.sleep(0.2)
-    for member in members:
-        if member.client is not None:
-            member.client.abort()
+    await hang_up(member.client for member in members)
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ for every subscriber and every write it is given the send time of.
 import asyncio
 import itertools
 from array import array
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from bench.stats import percentile
@@ -29,6 +30,16 @@ class Client(Protocol):
     def close(self) -> None: ...
 
     def abort(self) -> None: ...
+
+
+async def hang_up(clients: Iterable[Client | None]) -> None:
+    """Close each connection, then abort those the server has not let go of a moment later."""
+    opened = [client for client in clients if client is not None]
+    for client in opened:
+        client.close()
+    await asyncio.sleep(0.2)
+    for client in opened:
+        client.abort()
 
 
 class Subscriber:

@@ -22,7 +22,7 @@ from typing import Any
 import uvloop
 
 from bench.sseframes import SseClient
-from bench.subscriber import Subscriber, summary
+from bench.subscriber import Subscriber, hang_up, summary
 from bench.wsframes import OnText, WsClient
 
 CONNECTING = 64  # handshakes in flight at once (stays under the server's listen backlog)
@@ -93,13 +93,7 @@ async def run(options: dict[str, Any]) -> None:
             break
         await asyncio.sleep(0.05)
     emit(summary(ok, expected, sent, options.get("after")))
-    for sub in subs:
-        if sub.client is not None:
-            sub.client.close()
-    await asyncio.sleep(0.2)
-    for sub in subs:
-        if sub.client is not None:
-            sub.client.abort()
+    await hang_up(sub.client for sub in subs)
 
 
 def main() -> int:
